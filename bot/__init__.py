@@ -1,0 +1,1 @@
+"""Alatau News Bot: the application (settings, entry point, corpus engine, digests, delivery)."""

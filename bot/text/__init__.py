@@ -1,0 +1,1 @@
+"""Text processing: normalization, tokens and their index terms, sentences, transliteration."""

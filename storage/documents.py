@@ -1,0 +1,370 @@
+"""Documents, their full-text index and the per-document features used for duplicates and stories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+
+import aiosqlite
+
+from storage.db import Database
+from storage.models import (
+    Alternatives,
+    CorpusStats,
+    Document,
+    FeatureRow,
+    NewDocument,
+    ScoredId,
+    TermQuery,
+)
+
+_COLUMNS = (
+    "id, title, text, url, source_name, published, lang, content_hash, duplicate_of, story_id, hidden, "
+    "created_at, updated_at"
+)
+# Title terms count four times body terms in BM25.
+_BM25 = "bm25(doc_fts, 4.0, 1.0)"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _to_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _row_to_document(row: aiosqlite.Row) -> Document:
+    return Document(
+        id=row["id"],
+        title=row["title"],
+        text=row["text"],
+        url=row["url"],
+        source_name=row["source_name"],
+        published=_to_date(row["published"]),
+        lang=row["lang"],
+        content_hash=row["content_hash"],
+        duplicate_of=row["duplicate_of"],
+        story_id=row["story_id"],
+        hidden=bool(row["hidden"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+    )
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _alternatives(alt: Alternatives) -> str:
+    parts = []
+    for phrase in alt.phrases:
+        quoted = '"' + " ".join(t.replace('"', '""') for t in phrase) + '"'
+        parts.append(quoted + ("*" if alt.prefix else ""))
+    return "(" + " OR ".join(parts) + ")"
+
+
+def compile_match(query: TermQuery) -> str:
+    """The FTS5 MATCH expression for a query; every term is quoted, so no user text is ever syntax."""
+    if not query.required:
+        raise ValueError("a query needs at least one required clause")
+    joiner = " OR " if query.any_of else " AND "
+    expr = "(" + joiner.join(_alternatives(a) for a in query.required) + ")"
+    if query.excluded:
+        expr += " NOT (" + " OR ".join(_alternatives(a) for a in query.excluded) + ")"
+    return expr
+
+
+class DocumentRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writing --------------------------------------------------------------------------------------
+
+    async def add(self, doc: NewDocument, conn: aiosqlite.Connection | None = None) -> int:
+        """Insert a document with its index rows; pass `conn` to make it part of a larger transaction."""
+        if conn is None:
+            async with self.db.transaction() as tx:
+                return await self._add(tx, doc)
+        return await self._add(conn, doc)
+
+    async def _add(self, conn: aiosqlite.Connection, doc: NewDocument) -> int:
+        now = _now()
+        cur = await conn.execute(
+            "INSERT INTO documents (title, text, url, source_name, published, lang, content_hash, "
+            "duplicate_of, story_id, hidden, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,0,?,?)",
+            (
+                doc.title,
+                doc.text,
+                doc.url,
+                doc.source_name,
+                doc.published.isoformat() if doc.published else None,
+                doc.lang,
+                doc.content_hash,
+                doc.duplicate_of,
+                doc.story_id,
+                now,
+                now,
+            ),
+        )
+        doc_id = cur.lastrowid
+        assert doc_id is not None
+        if doc.story_id is None:
+            await conn.execute("UPDATE documents SET story_id = id WHERE id = ?", (doc_id,))
+        await conn.execute(
+            "INSERT INTO doc_fts (rowid, title, body) VALUES (?, ?, ?)",
+            (doc_id, doc.title_terms, doc.body_terms),
+        )
+        await conn.executemany(
+            "INSERT OR IGNORE INTO doc_bands (band, hash, doc_id) VALUES (?, ?, ?)",
+            [(i, h, doc_id) for i, h in enumerate(doc.bands)],
+        )
+        await conn.execute(
+            "INSERT INTO doc_features (doc_id, minhash, fingerprint) VALUES (?, ?, ?)",
+            (doc_id, doc.minhash, doc.fingerprint),
+        )
+        await conn.executemany(
+            "INSERT INTO vocab (word, freq) VALUES (?, 1) ON CONFLICT(word) DO UPDATE SET freq = freq + 1",
+            [(w,) for w in doc.words],
+        )
+        return doc_id
+
+    async def set_hidden(self, doc_id: int, hidden: bool, title_terms: str, body_terms: str) -> bool:
+        """Hidden documents leave the index (and so search); showing one puts its terms back."""
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "UPDATE documents SET hidden = ?, updated_at = ? WHERE id = ? AND hidden != ?",
+                (int(hidden), _now(), doc_id, int(hidden)),
+            )
+            if cur.rowcount == 0:
+                return False
+            if hidden:
+                await tx.execute("DELETE FROM doc_fts WHERE rowid = ?", (doc_id,))
+            else:
+                await tx.execute(
+                    "INSERT INTO doc_fts (rowid, title, body) VALUES (?, ?, ?)",
+                    (doc_id, title_terms, body_terms),
+                )
+            return True
+
+    async def update_meta(
+        self,
+        doc_id: int,
+        *,
+        title: str | None = None,
+        title_terms: str | None = None,
+        published: date | None = None,
+        source_name: str | None = None,
+        url: str | None = None,
+    ) -> bool:
+        sets: list[str] = []
+        params: list[object] = []
+        for column, value in (
+            ("title", title),
+            ("published", published.isoformat() if published else None),
+            ("source_name", source_name),
+            ("url", url),
+        ):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                params.append(value)
+        if not sets:
+            return False
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                f"UPDATE documents SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
+                (*params, _now(), doc_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            if title_terms is not None:
+                await tx.execute("UPDATE doc_fts SET title = ? WHERE rowid = ?", (title_terms, doc_id))
+            return True
+
+    async def delete(self, doc_id: int) -> bool:
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM doc_fts WHERE rowid = ?", (doc_id,))
+            cur = await tx.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            return cur.rowcount > 0
+
+    async def set_story(self, doc_ids: Iterable[int], story_id: int) -> None:
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE documents SET story_id = ? WHERE id = ?", [(story_id, i) for i in doc_ids]
+            )
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    async def get(self, doc_id: int) -> Document | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM documents WHERE id = ?", (doc_id,))
+        return _row_to_document(row) if row else None
+
+    async def get_many(self, ids: Sequence[int]) -> list[Document]:
+        """Documents in the order of `ids` (missing ones skipped)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM documents WHERE id IN ({marks})", list(ids))
+        by_id = {r["id"]: _row_to_document(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def by_hash(self, content_hash: str) -> Document | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM documents WHERE content_hash = ?", (content_hash,)
+        )
+        return _row_to_document(row) if row else None
+
+    async def latest(
+        self, limit: int, offset: int = 0, include_hidden: bool = False, since: date | None = None
+    ) -> list[Document]:
+        where = ["1=1"]
+        params: list[object] = []
+        if not include_hidden:
+            where.append("hidden = 0")
+        if since is not None:
+            where.append("published >= ?")
+            params.append(since.isoformat())
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM documents WHERE {' AND '.join(where)} "
+            "ORDER BY published DESC NULLS LAST, id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [_row_to_document(r) for r in rows]
+
+    async def count(self, include_hidden: bool = False) -> int:
+        sql = "SELECT count(*) FROM documents" + ("" if include_hidden else " WHERE hidden = 0")
+        return await self.db.int_scalar(sql)
+
+    async def story_members(self, story_id: int, include_hidden: bool = False) -> list[Document]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM documents WHERE story_id = ?"
+            + ("" if include_hidden else " AND hidden = 0")
+            + " ORDER BY published DESC NULLS LAST, id DESC",
+            (story_id,),
+        )
+        return [_row_to_document(r) for r in rows]
+
+    # -- search ---------------------------------------------------------------------------------------
+
+    async def search(
+        self, query: TermQuery, limit: int, offset: int = 0, by_recency: bool = False
+    ) -> list[ScoredId]:
+        """Matching ids, best first by BM25 — or newest first when every clause is common (see service)."""
+        match = compile_match(query)
+        if by_recency:
+            sql = "SELECT rowid, 0.0 FROM doc_fts WHERE doc_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?"
+        else:
+            sql = (
+                f"SELECT rowid, {_BM25} AS score FROM doc_fts WHERE doc_fts MATCH ? "
+                "ORDER BY score LIMIT ? OFFSET ?"
+            )
+        rows = await self.db.fetchall(sql, (match, limit, offset))
+        return [ScoredId(int(r[0]), -float(r[1])) for r in rows]
+
+    async def count_matches(self, query: TermQuery, cap: int) -> int:
+        """How many documents match, at most `cap` of them: counting every match of a common word is slow."""
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM (SELECT 1 FROM doc_fts WHERE doc_fts MATCH ? LIMIT ?)",
+            (compile_match(query), cap),
+        )
+        return int(row[0]) if row else 0
+
+    async def doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
+        """Documents containing each term (from the FTS5 vocabulary, no scan of the documents)."""
+        wanted = sorted(set(terms))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = await self.db.fetchall(f"SELECT term, doc FROM doc_fts_vocab WHERE term IN ({marks})", wanted)
+        found = {r[0]: int(r[1]) for r in rows}
+        return {t: found.get(t, 0) for t in wanted}
+
+    async def prefix_freq(self, prefix: str, limit: int = 50) -> int:
+        row = await self.db.fetchone(
+            "SELECT sum(doc) FROM (SELECT doc FROM doc_fts_vocab WHERE term >= ? AND term < ? LIMIT ?)",
+            (prefix, prefix + "\uffff", limit),
+        )
+        return int(row[0] or 0) if row else 0
+
+    async def vocabulary(self) -> list[tuple[str, int]]:
+        rows = await self.db.fetchall("SELECT word, freq FROM vocab")
+        return [(r[0], int(r[1])) for r in rows]
+
+    # -- duplicates and stories -----------------------------------------------------------------------
+
+    async def band_candidates(self, bands: Sequence[int], limit: int = 50) -> list[int]:
+        """Documents sharing at least one MinHash band: the only ones that can be near-duplicates."""
+        if not bands:
+            return []
+        clause = " OR ".join("(band = ? AND hash = ?)" for _ in bands)
+        params: list[object] = [x for i, h in enumerate(bands) for x in (i, h)]
+        rows = await self.db.fetchall(
+            f"SELECT doc_id, count(*) AS shared FROM doc_bands WHERE {clause} "
+            "GROUP BY doc_id ORDER BY shared DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def minhashes(self, ids: Sequence[int]) -> dict[int, bytes]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetchall(
+            f"SELECT doc_id, minhash FROM doc_features WHERE doc_id IN ({marks})", list(ids)
+        )
+        return {int(r[0]): bytes(r[1]) for r in rows}
+
+    async def features_between(self, start: date, end: date, limit: int) -> list[FeatureRow]:
+        rows = await self.db.fetchall(
+            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
+            "JOIN doc_features f ON f.doc_id = d.id WHERE d.published BETWEEN ? AND ? "
+            "ORDER BY d.published DESC, d.id DESC LIMIT ?",
+            (start.isoformat(), end.isoformat(), limit),
+        )
+        return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
+
+    async def features_undated(self, limit: int) -> list[FeatureRow]:
+        rows = await self.db.fetchall(
+            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
+            "JOIN doc_features f ON f.doc_id = d.id WHERE d.published IS NULL ORDER BY d.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [FeatureRow(int(r[0]), r[1], None, r[3], r[4]) for r in rows]
+
+    async def all_features(self) -> list[FeatureRow]:
+        rows = await self.db.fetchall(
+            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
+            "JOIN doc_features f ON f.doc_id = d.id ORDER BY d.id"
+        )
+        return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
+
+    # -- statistics -----------------------------------------------------------------------------------
+
+    async def stats(self) -> CorpusStats:
+        total = await self.db.int_scalar("SELECT count(*) FROM documents")
+        hidden = await self.db.int_scalar("SELECT count(*) FROM documents WHERE hidden = 1")
+        langs = await self.db.fetchall("SELECT lang, count(*) FROM documents GROUP BY lang ORDER BY 2 DESC")
+        months = await self.db.fetchall(
+            "SELECT coalesce(substr(published, 1, 7), 'undated'), count(*) "
+            "FROM documents GROUP BY 1 ORDER BY 1"
+        )
+        terms = await self.db.int_scalar("SELECT count(*) FROM doc_fts_vocab")
+        page_size = await self.db.int_scalar("PRAGMA page_size") or 4096
+        page_count = await self.db.int_scalar("PRAGMA page_count")
+        index_bytes = 0
+        try:
+            index_bytes = await self.db.int_scalar(
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'doc_fts%'"
+            )
+        except aiosqlite.OperationalError:
+            # dbstat is a compile-time option; without it the index size is unknown rather than an error.
+            index_bytes = 0
+        return CorpusStats(
+            documents=total,
+            hidden=hidden,
+            by_language={r[0]: int(r[1]) for r in langs},
+            by_month={r[0]: int(r[1]) for r in months},
+            index_bytes=index_bytes,
+            database_bytes=page_size * page_count,
+            terms=terms,
+        )

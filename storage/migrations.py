@@ -1,0 +1,50 @@
+"""The schema as an ordered list of steps; `PRAGMA user_version` records how many have been applied.
+
+Append new steps at the end, never edit a released one: a database made by an older version must reach the
+current schema by running only the steps it lacks.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: documents, their full-text index of terms, near-duplicate bands, vocabulary for typo/translit help.
+    """
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        url TEXT,
+        source_name TEXT,
+        published TEXT,
+        lang TEXT NOT NULL,
+        content_hash TEXT NOT NULL UNIQUE,
+        duplicate_of INTEGER REFERENCES documents(id) ON DELETE SET NULL,
+        story_id INTEGER,
+        hidden INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX documents_published ON documents(published DESC, id DESC);
+    CREATE INDEX documents_story ON documents(story_id);
+    CREATE INDEX documents_url ON documents(url);
+    -- rowid = documents.id; columns hold index terms (lemmas/stems), not the original text.
+    CREATE VIRTUAL TABLE doc_fts USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 0');
+    CREATE VIRTUAL TABLE doc_fts_vocab USING fts5vocab(doc_fts, 'row');
+    CREATE TABLE doc_bands (
+        band INTEGER NOT NULL,
+        hash INTEGER NOT NULL,
+        doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        PRIMARY KEY (band, hash, doc_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX doc_bands_doc ON doc_bands(doc_id);
+    CREATE TABLE doc_features (
+        doc_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+        minhash BLOB NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
+    CREATE TABLE vocab (
+        word TEXT PRIMARY KEY,
+        freq INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
+]
