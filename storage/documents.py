@@ -256,7 +256,7 @@ class DocumentRepository:
         else:
             sql = (
                 f"SELECT rowid, {_BM25} AS score FROM doc_fts WHERE doc_fts MATCH ? "
-                "ORDER BY score LIMIT ? OFFSET ?"
+                "ORDER BY score, rowid DESC LIMIT ? OFFSET ?"
             )
         rows = await self.db.fetchall(sql, (match, limit, offset))
         return [ScoredId(int(r[0]), -float(r[1])) for r in rows]

@@ -47,4 +47,29 @@ MIGRATIONS: list[str] = [
         freq INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 2: readers: their interface language, saved search queries (for paging buttons), a search log for /stats.
+    """
+    CREATE TABLE users (
+        user_id INTEGER PRIMARY KEY,
+        language TEXT,
+        first_name TEXT,
+        username TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    );
+    CREATE TABLE saved_queries (
+        id INTEGER PRIMARY KEY,
+        query TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE search_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        user_id INTEGER,
+        query TEXT NOT NULL,
+        results INTEGER NOT NULL,
+        via TEXT NOT NULL
+    );
+    CREATE INDEX search_log_at ON search_log(at);
+    """,
 ]

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (or `python -m bench`). Each prints its figures beside a baseline from the same run."""

@@ -1,0 +1,361 @@
+"""Ingest: turn a raw text into a stored, indexed document — or explain why not."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from importlib import resources
+
+from bot import dedup
+from bot.stories import StoryCandidate, assign, fingerprint
+from bot.text.morph import Morphology, iter_tokens
+from bot.text.normalize import (
+    detect_language,
+    find_date,
+    make_title,
+    normalize_text,
+    parse_date,
+    split_markers,
+)
+from bot.vocabulary import Vocabulary
+from storage.db import Database
+from storage.documents import DocumentRepository
+from storage.models import Document, NewDocument
+
+log = logging.getLogger(__name__)
+
+SAMPLE_SOURCE = "sample"
+# Stories are looked for among documents published this many days around the new one.
+STORY_WINDOW_DAYS = 7
+STORY_CANDIDATES = 400
+
+
+class Status(StrEnum):
+    ADDED = "added"
+    DUPLICATE = "duplicate"
+    NEAR_DUPLICATE = "near-duplicate"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TextInput:
+    """A text to ingest, as it came from a file, a JSONL line, a chat message or a forwarded post."""
+
+    text: str
+    source: str = ""
+    title: str | None = None
+    url: str | None = None
+    date: str | None = None
+    lang: str | None = None
+    source_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A text analysed and ready to save: what an admin sees in the preview."""
+
+    input: TextInput
+    title: str
+    text: str
+    url: str | None
+    source_name: str | None
+    published: date | None
+    lang: str
+    content_hash: str
+    title_terms: list[str]
+    body_terms: list[str]
+    names: list[str]
+    words: tuple[str, ...]
+    signature: bytes
+    bands: tuple[int, ...]
+    duplicate: Document | None
+    near_duplicate: Document | None
+    near_similarity: float
+
+    @property
+    def status(self) -> Status:
+        if self.duplicate is not None:
+            return Status.DUPLICATE
+        if self.near_duplicate is not None:
+            return Status.NEAR_DUPLICATE
+        return Status.ADDED
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: Status
+    source: str
+    id: int | None = None
+    url: str | None = None
+    title: str | None = None
+    reason: str | None = None
+    duplicate_of: int | None = None
+    story_id: int | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "status": self.status.value,
+            "reason": self.reason,
+            "source": self.source,
+            "title": self.title,
+            "duplicate_of": self.duplicate_of,
+            "story_id": self.story_id,
+        }
+
+
+class IngestError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TermStats:
+    """Document frequencies of terms, kept in memory for story fingerprints (IDF) and query planning."""
+
+    def __init__(self) -> None:
+        self.df: Counter[str] = Counter()
+        self.n_docs = 0
+        self.loaded = False
+
+    async def load(self, db: Database) -> None:
+        rows = await db.fetchall("SELECT term, doc FROM doc_fts_vocab")
+        self.df = Counter({r[0]: int(r[1]) for r in rows})
+        self.n_docs = await db.int_scalar("SELECT count(*) FROM doc_fts")
+        self.loaded = True
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.df.update(set(terms))
+        self.n_docs += 1
+
+    def get(self, term: str) -> int:
+        return self.df.get(term, 0)
+
+
+class Corpus:
+    """The corpus engine's write side; the CLI and the admin handlers both call it."""
+
+    def __init__(
+        self,
+        db: Database,
+        morph: Morphology,
+        *,
+        min_chars: int = 200,
+        max_chars: int = 200_000,
+    ) -> None:
+        self.db = db
+        self.repo = DocumentRepository(db)
+        self.morph = morph
+        self.min_chars = min_chars
+        self.max_chars = max_chars
+        self.term_stats = TermStats()
+        self.vocab = Vocabulary()
+
+    async def stats(self) -> TermStats:
+        if not self.term_stats.loaded:
+            await self.term_stats.load(self.db)
+        return self.term_stats
+
+    async def vocabulary(self) -> Vocabulary:
+        if not self.vocab.loaded:
+            self.vocab.load(await self.repo.vocabulary())
+        return self.vocab
+
+    async def prepare(self, item: TextInput) -> Prepared:
+        """Analyse a text without saving it. Raises IngestError with a reason a person can act on."""
+        meta = split_markers(item.text)
+        body = meta.text
+        if not body.strip():
+            raise IngestError("the text is empty")
+        if len(body) > self.max_chars:
+            raise IngestError(f"the text is {len(body)} characters long, the limit is {self.max_chars}")
+        if len(body) < self.min_chars:
+            raise IngestError(
+                f"the text is too short to be news ({len(body)} characters, at least {self.min_chars} needed)"
+            )
+        title = normalize_text(item.title) if item.title and item.title.strip() else meta.title
+        title = title or make_title(body)
+        published = (parse_date(item.date) if item.date else None) or meta.published or find_date(body)
+        lang = item.lang if item.lang in {"ru", "kk", "en"} else detect_language(body)
+        url = item.url or meta.url
+        body_terms = self.morph.terms_of(body)
+        title_terms = self.morph.terms_of(title)
+        sig = dedup.signature(body_terms)
+        bands = dedup.bands(sig)
+        chash = dedup.content_hash(body)
+        duplicate = await self.repo.by_hash(chash)
+        near, near_sim = (None, 0.0) if duplicate else await self._near_duplicate(sig, bands)
+        return Prepared(
+            input=item,
+            title=title,
+            text=body,
+            url=url,
+            source_name=item.source_name,
+            published=published,
+            lang=lang,
+            content_hash=chash,
+            title_terms=title_terms,
+            body_terms=body_terms,
+            names=_names(body),
+            words=_words(f"{title}\n{body}"),
+            signature=dedup.to_blob(sig),
+            bands=bands,
+            duplicate=duplicate,
+            near_duplicate=near,
+            near_similarity=near_sim,
+        )
+
+    async def _near_duplicate(self, sig: object, bands: tuple[int, ...]) -> tuple[Document | None, float]:
+        ids = await self.repo.band_candidates(bands)
+        best_id, best = None, 0.0
+        for doc_id, blob in (await self.repo.minhashes(ids)).items():
+            sim = dedup.similarity(sig, dedup.from_blob(blob))  # type: ignore[arg-type]
+            if sim > best:
+                best_id, best = doc_id, sim
+        if best_id is None or best < dedup.NEAR_DUPLICATE:
+            return None, best
+        original = await self.repo.get(best_id)
+        # Link to the first publication, not to another republication of it.
+        if original and original.duplicate_of is not None:
+            original = await self.repo.get(original.duplicate_of) or original
+        return original, best
+
+    async def save(self, prepared: Prepared) -> IngestResult:
+        """Store a prepared text atomically; an exact duplicate is refused."""
+        source = prepared.input.source
+        if prepared.duplicate is not None:
+            return IngestResult(
+                Status.DUPLICATE,
+                source,
+                id=prepared.duplicate.id,
+                url=prepared.url,
+                title=prepared.title,
+                reason=f"the same text is already stored as document {prepared.duplicate.id}",
+                duplicate_of=prepared.duplicate.id,
+                story_id=prepared.duplicate.story_id,
+            )
+        stats = await self.stats()
+        fp = fingerprint(
+            prepared.body_terms, prepared.title_terms, stats.get, max(stats.n_docs, 1), names=prepared.names
+        )
+        near = prepared.near_duplicate
+        story_id = near.story_id if near else await self._find_story(prepared.published, prepared.lang, fp)
+        new = NewDocument(
+            title=prepared.title,
+            text=prepared.text,
+            url=prepared.url,
+            source_name=prepared.source_name,
+            published=prepared.published,
+            lang=prepared.lang,
+            content_hash=prepared.content_hash,
+            title_terms=" ".join(prepared.title_terms),
+            body_terms=" ".join(prepared.body_terms),
+            minhash=prepared.signature,
+            bands=prepared.bands,
+            fingerprint=json.dumps(fp, ensure_ascii=False, separators=(",", ":")),
+            words=prepared.words,
+            duplicate_of=near.id if near else None,
+            story_id=story_id,
+        )
+        try:
+            doc_id = await self.repo.add(new)
+        except Exception as exc:
+            # A concurrent insert of the same text loses the UNIQUE race: that is a duplicate, not a crash.
+            existing = await self.repo.by_hash(prepared.content_hash)
+            if existing is None:
+                raise
+            log.info("duplicate detected at insert time: %s", exc)
+            return IngestResult(
+                Status.DUPLICATE, source, id=existing.id, url=prepared.url, duplicate_of=existing.id
+            )
+        stats.add(prepared.body_terms + prepared.title_terms)
+        if self.vocab.loaded:
+            self.vocab.add(prepared.words)
+        status = Status.NEAR_DUPLICATE if near else Status.ADDED
+        return IngestResult(
+            status,
+            source,
+            id=doc_id,
+            url=prepared.url,
+            title=prepared.title,
+            reason=(
+                f"near-duplicate of document {near.id} ({prepared.near_similarity:.0%} similar)"
+                if near
+                else None
+            ),
+            duplicate_of=near.id if near else None,
+            story_id=story_id or doc_id,
+        )
+
+    async def _find_story(self, published: date | None, lang: str, fp: dict[str, float]) -> int | None:
+        if published is None:
+            rows = await self.repo.features_undated(STORY_CANDIDATES)
+        else:
+            window = timedelta(days=STORY_WINDOW_DAYS)
+            rows = await self.repo.features_between(published - window, published + window, STORY_CANDIDATES)
+        candidates = [
+            StoryCandidate(r.doc_id, r.story_id or r.doc_id, r.published, r.lang, json.loads(r.fingerprint))
+            for r in rows
+        ]
+        new = StoryCandidate(0, 0, published, lang, fp)
+        return assign(new, candidates)
+
+    async def ingest(self, item: TextInput) -> IngestResult:
+        try:
+            prepared = await self.prepare(item)
+        except IngestError as exc:
+            return IngestResult(Status.FAILED, item.source, url=item.url, title=item.title, reason=exc.reason)
+        return await self.save(prepared)
+
+    async def ingest_many(
+        self, items: Iterable[TextInput], on_result: Callable[[IngestResult], None] | None = None
+    ) -> AsyncIterator[IngestResult]:
+        for item in items:
+            try:
+                result = await self.ingest(item)
+            except Exception:
+                # One bad item must never stop the rest; the traceback goes to the log.
+                log.exception("ingest failed for %s", item.source)
+                result = IngestResult(
+                    Status.FAILED, item.source, url=item.url, reason="internal error (see log)"
+                )
+            if on_result:
+                on_result(result)
+            yield result
+
+    async def ensure_sample(self) -> int:
+        """Load the bundled sample corpus into an empty database; returns how many documents were added."""
+        if await self.repo.count(include_hidden=True) > 0:
+            return 0
+        added = 0
+        for entry in sorted(resources.files("bot").joinpath("sample").iterdir(), key=lambda p: p.name):
+            if entry.name.endswith(".txt"):
+                item = TextInput(
+                    entry.read_text(encoding="utf-8"), source=entry.name, source_name=SAMPLE_SOURCE
+                )
+                result = await self.ingest(item)
+                added += result.status in (Status.ADDED, Status.NEAR_DUPLICATE)
+        return added
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised words not at a sentence start: likely proper names, strong signals of an event."""
+    out: list[str] = []
+    prev_end = 0
+    for start, end, word, capitalized in iter_tokens(text):
+        gap = text[prev_end:start]
+        if capitalized and prev_end and not any(ch in gap for ch in '.!?\n«"—'):
+            out.append(word)
+        prev_end = end
+    return out
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Distinct surface words worth offering as a spelling correction (letters only, 3+ long)."""
+    return tuple(sorted({w for _, _, w, _ in iter_tokens(text) if len(w) >= 3 and w.isalpha()}))

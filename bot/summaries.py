@@ -1,0 +1,98 @@
+"""Summaries of stored documents and overviews of the latest news, over the pure functions of summarize."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bot.corpus import Corpus
+from bot.summarize import OverviewDoc, OverviewItem, overview, summarize
+from storage.models import Document
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    document: Document
+    sentences: list[str]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.document.id,
+            "title": self.document.title,
+            "url": self.document.url,
+            "date": self.document.published.isoformat() if self.document.published else None,
+            "summary": self.sentences,
+        }
+
+
+@dataclass(frozen=True)
+class Story:
+    story_id: int
+    title: str
+    summary: list[str]
+    documents: list[Document]
+
+    @property
+    def latest(self) -> date | None:
+        dates = [d.published for d in self.documents if d.published]
+        return max(dates) if dates else None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "story_id": self.story_id,
+            "title": self.title,
+            "summary": self.summary,
+            "date": self.latest.isoformat() if self.latest else None,
+            "documents": [
+                {"id": d.id, "url": d.url, "source": d.source_name, "title": d.title} for d in self.documents
+            ],
+        }
+
+
+class SummaryService:
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+        self.repo = corpus.repo
+
+    def summarize_document(self, doc: Document, sentences: int = 3, max_chars: int = 600) -> list[str]:
+        return summarize(
+            doc.text, title=doc.title, sentences=sentences, morph=self.corpus.morph, max_chars=max_chars
+        )
+
+    async def document(self, doc_id: int, sentences: int = 3) -> DocumentSummary | None:
+        doc = await self.repo.get(doc_id)
+        if doc is None:
+            return None
+        return DocumentSummary(doc, self.summarize_document(doc, sentences))
+
+    def overview_of(self, docs: list[Document], max_items: int) -> list[OverviewItem]:
+        items = [
+            OverviewDoc(
+                id=d.id,
+                title=d.title,
+                text=d.text,
+                source=d.source_name,
+                published=d.published,
+                story_id=d.story_id,
+            )
+            for d in docs
+        ]
+        return overview(items, max_items=max_items, morph=self.corpus.morph)
+
+    async def latest_overview(self, n: int) -> list[OverviewItem]:
+        # Look further back than n documents: several of the newest may be one story.
+        docs = await self.repo.latest(limit=max(n * 4, 20))
+        return self.overview_of(docs, max_items=n)
+
+    async def stories(self, since: date | None = None, limit: int = 50) -> list[Story]:
+        docs = await self.repo.latest(limit=5000, since=since)
+        groups: dict[int, list[Document]] = {}
+        for d in docs:
+            groups.setdefault(d.story_id or d.id, []).append(d)
+        stories: list[Story] = []
+        for story_id, members in groups.items():
+            # The earliest report usually carries the original headline.
+            lead = min(members, key=lambda d: (d.published or date.max, d.id))
+            stories.append(Story(story_id, lead.title, self.summarize_document(lead, 2), members))
+        stories.sort(key=lambda s: (s.latest or date.min, len(s.documents)), reverse=True)
+        return stories[:limit]

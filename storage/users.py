@@ -1,0 +1,96 @@
+"""Readers (their interface language), saved search queries and the search log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from storage.db import Database
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    language: str | None
+    first_name: str | None
+    username: str | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+class UserRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self.db.fetchone(
+            "SELECT user_id, language, first_name, username, first_seen, last_seen FROM users WHERE user_id = ?",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        return User(
+            row[0], row[1], row[2], row[3], datetime.fromisoformat(row[4]), datetime.fromisoformat(row[5])
+        )
+
+    async def touch(self, user_id: int, first_name: str | None, username: str | None) -> None:
+        now = _now()
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO users (user_id, first_name, username, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET first_name = excluded.first_name, "
+                "username = excluded.username, last_seen = excluded.last_seen",
+                (user_id, first_name, username, now, now),
+            )
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        now = _now()
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO users (user_id, language, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET language = excluded.language",
+                (user_id, language, now, now),
+            )
+
+    async def count(self) -> int:
+        return await self.db.int_scalar("SELECT count(*) FROM users")
+
+
+class QueryRepository:
+    """Search queries get a short id so that paging buttons fit Telegram's 64-byte callback data."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def save(self, query: str) -> int:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO saved_queries (query, created_at) VALUES (?, ?) ON CONFLICT(query) DO NOTHING",
+                (query, _now()),
+            )
+            async with tx.execute("SELECT id FROM saved_queries WHERE query = ?", (query,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def get(self, query_id: int) -> str | None:
+        value = await self.db.scalar("SELECT query FROM saved_queries WHERE id = ?", (query_id,))
+        return str(value) if value is not None else None
+
+    async def log(self, user_id: int | None, query: str, results: int, via: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO search_log (at, user_id, query, results, via) VALUES (?, ?, ?, ?, ?)",
+                (_now(), user_id, query[:500], results, via),
+            )
+
+    async def per_day(self, days: int = 30) -> list[tuple[str, int]]:
+        rows = await self.db.fetchall(
+            "SELECT substr(at, 1, 10) AS day, count(*) FROM search_log GROUP BY day ORDER BY day DESC LIMIT ?",
+            (days,),
+        )
+        return [(r[0], int(r[1])) for r in rows]
