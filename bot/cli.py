@@ -69,10 +69,14 @@ def run(argv: Sequence[str] | None = None) -> None:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
     command = args.command or "run"
+    # The shell tools print their own results; routine log lines would only clutter them.
+    level = settings.log_level if command in ("run", "chat") or settings.log_level == "DEBUG" else "WARNING"
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     if command == "run":
         from bot.app import run_bot
 
@@ -201,7 +205,18 @@ async def _summary(settings: Settings, args: argparse.Namespace) -> int:
         if args.latest:
             items = await services.summaries.latest_overview(args.latest)
             if args.json:
-                print(json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2))
+                rows = [
+                    {
+                        "title": i.title,
+                        "line": i.line,
+                        "date": i.published.isoformat() if i.published else None,
+                        "documents": list(i.doc_ids),
+                        "sources": list(i.sources),
+                        "story_id": i.story_id,
+                    }
+                    for i in items
+                ]
+                print(json.dumps(rows, ensure_ascii=False, indent=2))
             for item in [] if args.json else items:
                 print(f"• {item.title}  [{', '.join(map(str, item.doc_ids))}]\n  {item.line}\n")
             return 0

@@ -12,7 +12,7 @@ from enum import StrEnum
 from importlib import resources
 
 from bot import dedup
-from bot.stories import StoryCandidate, assign, fingerprint
+from bot.stories import DocFeatures, StoryCandidate, assign, features, fingerprint
 from bot.text.morph import Morphology, iter_tokens
 from bot.text.normalize import (
     detect_language,
@@ -67,15 +67,21 @@ class Prepared:
     published: date | None
     lang: str
     content_hash: str
-    title_terms: list[str]
-    body_terms: list[str]
-    names: list[str]
+    features: DocFeatures
     words: tuple[str, ...]
     signature: bytes
     bands: tuple[int, ...]
     duplicate: Document | None
     near_duplicate: Document | None
     near_similarity: float
+
+    @property
+    def body_terms(self) -> tuple[str, ...]:
+        return self.features.terms
+
+    @property
+    def title_terms(self) -> tuple[str, ...]:
+        return self.features.title_terms
 
     @property
     def status(self) -> Status:
@@ -184,9 +190,8 @@ class Corpus:
         published = (parse_date(item.date) if item.date else None) or meta.published or find_date(body)
         lang = item.lang if item.lang in {"ru", "kk", "en"} else detect_language(body)
         url = item.url or meta.url
-        body_terms = self.morph.terms_of(body)
-        title_terms = self.morph.terms_of(title)
-        sig = dedup.signature(body_terms)
+        feats = features(body, title, self.morph)
+        sig = dedup.signature(feats.terms)
         bands = dedup.bands(sig)
         chash = dedup.content_hash(body)
         duplicate = await self.repo.by_hash(chash)
@@ -200,9 +205,7 @@ class Corpus:
             published=published,
             lang=lang,
             content_hash=chash,
-            title_terms=title_terms,
-            body_terms=body_terms,
-            names=_names(body),
+            features=feats,
             words=_words(f"{title}\n{body}"),
             signature=dedup.to_blob(sig),
             bands=bands,
@@ -241,8 +244,17 @@ class Corpus:
                 story_id=prepared.duplicate.story_id,
             )
         stats = await self.stats()
+        f = prepared.features
+        own = set(f.terms) | set(f.title_terms)
+        # Document frequencies as they will be once this document is in: it counts itself.
         fp = fingerprint(
-            prepared.body_terms, prepared.title_terms, stats.get, max(stats.n_docs, 1), names=prepared.names
+            f.terms,
+            f.title_terms,
+            lambda t: stats.get(t) + (t in own),
+            stats.n_docs + 1,
+            names=f.names,
+            dates=f.dates,
+            lead_terms=f.lead_terms,
         )
         near = prepared.near_duplicate
         story_id = near.story_id if near else await self._find_story(prepared.published, prepared.lang, fp)
@@ -274,7 +286,7 @@ class Corpus:
             return IngestResult(
                 Status.DUPLICATE, source, id=existing.id, url=prepared.url, duplicate_of=existing.id
             )
-        stats.add(prepared.body_terms + prepared.title_terms)
+        stats.add(own)
         if self.vocab.loaded:
             self.vocab.add(prepared.words)
         status = Status.NEAR_DUPLICATE if near else Status.ADDED
@@ -342,18 +354,6 @@ class Corpus:
                 result = await self.ingest(item)
                 added += result.status in (Status.ADDED, Status.NEAR_DUPLICATE)
         return added
-
-
-def _names(text: str) -> list[str]:
-    """Capitalised words not at a sentence start: likely proper names, strong signals of an event."""
-    out: list[str] = []
-    prev_end = 0
-    for start, end, word, capitalized in iter_tokens(text):
-        gap = text[prev_end:start]
-        if capitalized and prev_end and not any(ch in gap for ch in '.!?\n«"—'):
-            out.append(word)
-        prev_end = end
-    return out
 
 
 def _words(text: str) -> tuple[str, ...]:

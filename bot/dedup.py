@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,13 +33,10 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
-def _hash64(shingle: str) -> int:
-    return int.from_bytes(hashlib.blake2b(shingle.encode("utf-8"), digest_size=8).digest(), "little")
-
-
 def signature(terms: Sequence[str]) -> npt.NDArray[np.uint32]:
     shingles = {f"{a} {b}" for a, b in itertools.pairwise(terms)} or set(terms) or {""}
-    hv = np.fromiter((_hash64(s) & 0xFFFFFFFF for s in shingles), dtype=np.uint64, count=len(shingles))
+    # crc32 is stable across processes (unlike hash()) and several times faster than a cryptographic hash.
+    hv = np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
     # Universal hashing modulo 2^32: cheap and good enough for 64 independent-looking permutations.
     permuted = (_A[:, None] * hv[None, :] + _B[:, None]) & _MASK32
     return permuted.min(axis=1).astype(np.uint32)  # type: ignore[no-any-return]

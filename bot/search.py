@@ -494,3 +494,21 @@ def make_snippet(
     if end < len(text):
         parts.append("…")
     return " ".join("".join(parts).split("\n")).strip()
+
+
+SIMILAR_LIMIT = 30
+
+
+async def similar_documents(service: SearchService, doc: Document) -> list[Document]:
+    """The same story first (other outlets' reports), then documents sharing the most telling terms."""
+    story = [d for d in await service.repo.story_members(doc.story_id or doc.id) if d.id != doc.id]
+    fp = await service.repo.fingerprint(doc.id)
+    terms = [t for t, _ in sorted(fp.items(), key=lambda kv: -kv[1]) if t.isalnum() and not t.isdigit()][:8]
+    found: list[Document] = []
+    if terms:
+        query = TermQuery(required=tuple(Alternatives(phrases=((t,),)) for t in terms), any_of=True)
+        scored = await service.repo.search(query, limit=SIMILAR_LIMIT)
+        seen = {doc.id, *(d.id for d in story)}
+        ids = [s.id for s in scored if s.id not in seen]
+        found = await service.repo.get_many(ids)
+    return (story + found)[:SIMILAR_LIMIT]

@@ -71,7 +71,7 @@ class SummaryService:
                 id=d.id,
                 title=d.title,
                 text=d.text,
-                source=d.source_name,
+                source=d.source_name or "",
                 published=d.published,
                 story_id=d.story_id,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
@@ -313,6 +314,13 @@ class DocumentRepository:
             f"SELECT doc_id, minhash FROM doc_features WHERE doc_id IN ({marks})", list(ids)
         )
         return {int(r[0]): bytes(r[1]) for r in rows}
+
+    async def fingerprint(self, doc_id: int) -> dict[str, float]:
+        value = await self.db.scalar("SELECT fingerprint FROM doc_features WHERE doc_id = ?", (doc_id,))
+        if not isinstance(value, str):
+            return {}
+        parsed = json.loads(value)
+        return {str(k): float(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
     async def features_between(self, start: date, end: date, limit: int) -> list[FeatureRow]:
         rows = await self.db.fetchall(

@@ -218,7 +218,13 @@ def iter_tokens(text: str) -> Iterator[tuple[int, int, str, bool]]:
     """
     for m in _TOKEN_RE.finditer(text):
         word = m.group()
-        yield m.start(), m.end(), fold(word), word[0].isupper() and not word.isupper()
+        low = word.lower()
+        yield (
+            m.start(),
+            m.end(),
+            low.replace("ё", "е") if "ё" in low else low,
+            word[0].isupper() and word != low.upper(),
+        )
 
 
 def kazakh_stem(word: str) -> str:

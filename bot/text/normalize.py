@@ -14,6 +14,7 @@ _QUOTES = str.maketrans({"„": "«", "“": "»", "”": "»", "‟": "»", "�
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANKS_RE = re.compile(r"\n{3,}")
+_LINE_EDGES_RE = re.compile(r" ?\n ?")
 _DATE_MARKER_RE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*", re.IGNORECASE)
 _URL_MARKER_RE = re.compile(r"^\s*(?:url|source)\s*:?\s+(https?://\S+)\s*\n", re.IGNORECASE)
 _URL_RE = re.compile(r"https?://[^\s<>\"«»]+")
@@ -36,6 +37,9 @@ _EN_DATE_RE = re.compile(
     r"\s+(20\d{2})"
 )
 _KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+_CYR_RE = re.compile(r"[а-яё]", re.IGNORECASE)
+_LAT_RE = re.compile(r"[a-z]", re.IGNORECASE)
+_KAZ_RE = re.compile(r"[әғқңөұүһі]", re.IGNORECASE)
 _KAZAKH_WORDS = frozenset({"және", "бойынша", "үшін", "мен", "бұл", "осы", "қала", "жылы", "туралы", "деп"})
 
 
@@ -44,21 +48,17 @@ def normalize_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_SOFT).translate(_QUOTES)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL_RE.sub("", text)
-    lines = [_SPACES_RE.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANKS_RE.sub("\n\n", "\n".join(lines)).strip()
+    text = _SPACES_RE.sub(" ", text)
+    text = _LINE_EDGES_RE.sub("\n", text)
+    return _BLANKS_RE.sub("\n\n", text).strip()
 
 
 def detect_language(text: str) -> str:
     """ru, kk or en by script and a few Kazakh markers; 'ru' when unsure (the corpus is mostly Russian)."""
-    sample = text[:5000]
-    cyr = lat = kaz = 0
-    for ch in sample:
-        if "а" <= ch.lower() <= "я" or ch in "ёЁ":
-            cyr += 1
-        elif ch in _KAZAKH_LETTERS:
-            kaz += 1
-        elif "a" <= ch.lower() <= "z":
-            lat += 1
+    sample = text[:2000]
+    cyr = len(_CYR_RE.findall(sample))
+    lat = len(_LAT_RE.findall(sample))
+    kaz = len(_KAZ_RE.findall(sample))
     if lat > (cyr + kaz) * 2:
         return "en"
     words = re.findall(r"\w+", sample.lower())

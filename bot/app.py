@@ -1,0 +1,154 @@
+"""The Telegram bot: Settings → Bot → Dispatcher with its dependencies → routers → hooks → polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+
+from bot.i18n import LANGUAGES, N_, make_i18n
+from bot.services import Services
+from bot.settings import BotMode, Settings
+from handlers import setup_routers
+from handlers.middlewares import LanguageMiddleware, ThrottleMiddleware
+from storage.users import QueryRepository, UserRepository
+
+log = logging.getLogger(__name__)
+
+# (command, description msgid); descriptions are translated per language for setMyCommands.
+READER_COMMANDS = [
+    ("start", N_("Start and main menu")),
+    ("latest", N_("The newest texts")),
+    ("summary", N_("The latest news in brief")),
+    ("search", N_("Search the texts")),
+    ("subscribe", N_("Digests on your schedule")),
+    ("lang", N_("Interface language")),
+    ("help", N_("What I can do")),
+]
+
+
+def make_bot(settings: Settings, token: str) -> Bot:
+    session = None
+    if settings.telegram_api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
+    """The Dispatcher with every long-lived dependency as workflow data (handlers receive them typed)."""
+    users = UserRepository(services.db)
+    dp = Dispatcher(
+        settings=services.settings,
+        services=services,
+        corpus=services.corpus,
+        search=services.search,
+        summaries=services.summaries,
+        users=users,
+        queries=QueryRepository(services.db),
+        i18n=i18n,
+    )
+    language = LanguageMiddleware(i18n, users, services.settings.default_language)
+    throttle = ThrottleMiddleware(rate=services.settings.throttle_rate)
+    for observer in (dp.message, dp.callback_query, dp.inline_query, dp.channel_post):
+        observer.outer_middleware(language)
+    dp.message.outer_middleware(throttle)
+    dp.callback_query.outer_middleware(throttle)
+    dp.include_router(setup_routers())
+    return dp
+
+
+async def set_commands(bot: Bot, i18n: I18n) -> None:
+    for lang in LANGUAGES:
+        commands = [
+            BotCommand(command=c, description=i18n.gettext(d, locale=lang)) for c, d in READER_COMMANDS
+        ]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
+    default = [BotCommand(command=c, description=i18n.gettext(d, locale="ru")) for c, d in READER_COMMANDS]
+    await bot.set_my_commands(default, scope=BotCommandScopeDefault())
+
+
+async def main(settings: Settings) -> None:
+    assert settings.bot_token is not None
+    services = await Services.open(settings)
+    i18n = make_i18n(settings.default_language)
+    bot = make_bot(settings, settings.bot_token.get_secret_value())
+    dp = build_dispatcher(services, i18n)
+
+    async def on_startup(bot: Bot) -> None:
+        await set_commands(bot, i18n)
+        count = await services.corpus.repo.count()
+        log.info(
+            "started in %s mode; database %s; %d documents; api %s",
+            settings.bot_mode.value,
+            settings.database_path,
+            count,
+            settings.telegram_api_url or "api.telegram.org",
+        )
+
+    async def on_shutdown() -> None:
+        await services.close()
+        log.info("stopped; database closed")
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    if settings.bot_mode is BotMode.WEBHOOK:
+        await run_webhook(dp, bot, settings)
+    else:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+
+
+async def run_webhook(dp: Dispatcher, bot: Bot, settings: Settings) -> None:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(
+        app, path=settings.webhook_path
+    )
+    setup_application(app, dp, bot=bot)
+    assert settings.webhook_url is not None
+    await bot.set_webhook(settings.webhook_url + settings.webhook_path, secret_token=secret)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    log.info(
+        "webhook listening on %s:%d%s", settings.webhook_host, settings.webhook_port, settings.webhook_path
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def run_bot(settings: Settings) -> int:
+    if settings.bot_token is None:
+        print(
+            "BOT_TOKEN is not set: put it in .env (see .env.example) — or try the bot offline with `make chat`.",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.bot_mode is BotMode.WEBHOOK and not settings.webhook_url:
+        print(
+            "BOT_MODE=webhook needs WEBHOOK_URL (the public https address of this server).", file=sys.stderr
+        )
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(settings))
+    return 0

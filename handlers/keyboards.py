@@ -1,0 +1,79 @@
+"""Inline keyboards, built by functions from callback-data classes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import LANGUAGE_NAMES
+from handlers.callbacks import (
+    FullText,
+    ListPage,
+    Menu,
+    MenuAction,
+    Noop,
+    OpenDoc,
+    SetLanguage,
+    ShowSimilar,
+    Source,
+)
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📰 Latest"), callback_data=MenuAction(action=Menu.LATEST))
+    kb.button(text=_("🔎 Search"), callback_data=MenuAction(action=Menu.SEARCH))
+    kb.button(text=_("🔔 Subscribe"), callback_data=MenuAction(action=Menu.SUBSCRIBE))
+    kb.button(text=_("❓ Help"), callback_data=MenuAction(action=Menu.HELP))
+    kb.adjust(2, 2)
+    return kb.as_markup()
+
+
+def list_keyboard(
+    doc_ids: Sequence[int], first_number: int, source: Source, ref: int, page: int, pages: int
+) -> InlineKeyboardMarkup:
+    """A numbered button per item, then Prev / page / Next that edit the same message."""
+    kb = InlineKeyboardBuilder()
+    for n, doc_id in enumerate(doc_ids, start=first_number):
+        kb.button(text=str(n), callback_data=OpenDoc(doc_id=doc_id, source=source, ref=ref, page=page))
+    sizes = [len(doc_ids)] if doc_ids else []
+    if pages > 1:
+        nav = 0
+        if page > 0:
+            kb.button(text=_("◀ Prev"), callback_data=ListPage(source=source, ref=ref, page=page - 1))
+            nav += 1
+        kb.button(text=f"{page + 1}/{pages}", callback_data=Noop())
+        nav += 1
+        if page + 1 < pages:
+            kb.button(text=_("Next ▶"), callback_data=ListPage(source=source, ref=ref, page=page + 1))
+            nav += 1
+        sizes.append(nav)
+    if sizes:
+        kb.adjust(*sizes)
+    return kb.as_markup()
+
+
+def card_keyboard(doc_id: int, source: Source, ref: int, page: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📄 Full text"), callback_data=FullText(doc_id=doc_id))
+    kb.button(text=_("🔗 Similar"), callback_data=ShowSimilar(doc_id=doc_id))
+    if source is not Source.NONE:
+        kb.button(text=_("⬅ Back to the list"), callback_data=ListPage(source=source, ref=ref, page=page))
+    kb.adjust(2, 1)
+    return kb.as_markup()
+
+
+def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        mark = "✅ " if code == current else ""
+        kb.button(text=mark + name, callback_data=SetLanguage(code=code))
+    kb.adjust(3)
+    return kb.as_markup()
+
+
+def url_button(text: str, url: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=text, url=url)]])
