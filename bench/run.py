@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import resource
 import sqlite3
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -51,8 +50,12 @@ async def bench_corpus(n: int, workdir: Path, morph: Morphology, rounds: int) ->
     await db.connect()
     corpus = Corpus(db, morph, min_chars=20)
     t0 = time.perf_counter()
-    for title, text, published in docs:
-        await corpus.ingest(TextInput(text=text, title=title, date=published.isoformat(), source="bench"))
+    inputs = (
+        TextInput(text=text, title=title, date=published.isoformat(), source="bench")
+        for title, text, published in docs
+    )
+    async for _ in corpus.ingest_many(inputs):
+        pass
     ingest_s = time.perf_counter() - t0
 
     plain_path = workdir / f"plain-{n}.db"

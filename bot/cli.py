@@ -10,7 +10,7 @@ import logging
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -96,15 +96,15 @@ def run(argv: Sequence[str] | None = None) -> None:
 
 
 def _items(
-    paths: Sequence[Path], limits: Limits, source_name: str | None
-) -> Iterator[TextInput | IngestResult]:
+    paths: Sequence[Path], limits: Limits, source_name: str | None, on_failure: Callable[[IngestResult], None]
+) -> Iterator[TextInput]:
     for path in paths:
         if not path.exists():
-            yield IngestResult(Status.FAILED, str(path), reason="no such file or folder")
+            on_failure(IngestResult(Status.FAILED, str(path), reason="no such file or folder"))
             continue
         for item in extract_path(path, limits):
             if isinstance(item, ExtractFailure):
-                yield IngestResult(Status.FAILED, item.source, reason=item.reason)
+                on_failure(IngestResult(Status.FAILED, item.source, reason=item.reason))
             else:
                 yield _to_input(item, source_name)
 
@@ -133,21 +133,22 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     limits = Limits(max_text_chars=settings.max_text_chars)
     counts: Counter[str] = Counter()
     failures: list[IngestResult] = []
+    progress = tqdm(unit=" texts", disable=None, file=sys.stderr, leave=False)
+
+    def record(result: IngestResult) -> None:
+        counts[result.status.value] += 1
+        if result.status is Status.FAILED:
+            failures.append(result)
+        if args.json:
+            print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
+        progress.update()
+
     try:
-        progress = tqdm(unit=" texts", disable=None, file=sys.stderr, leave=False)
-        for entry in _items(args.paths, limits, args.source_name):
-            if isinstance(entry, IngestResult):
-                result = entry
-            else:
-                result = await anext(services.corpus.ingest_many([entry]))
-            counts[result.status.value] += 1
-            if result.status is Status.FAILED:
-                failures.append(result)
-            if args.json:
-                print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
-            progress.update()
-        progress.close()
+        items = _items(args.paths, limits, args.source_name, record)
+        async for _ in services.corpus.ingest_many(items, on_result=record):
+            pass
     finally:
+        progress.close()
         await services.close()
     if not args.json:
         print(

@@ -11,9 +11,11 @@ from datetime import date, timedelta
 from enum import StrEnum
 from importlib import resources
 
+import aiosqlite
+
 from bot import dedup
 from bot.stories import DocFeatures, StoryCandidate, assign, features, fingerprint
-from bot.text.morph import Morphology, iter_tokens
+from bot.text.morph import Morphology
 from bot.text.normalize import (
     detect_language,
     find_date,
@@ -33,6 +35,8 @@ SAMPLE_SOURCE = "sample"
 # Stories are looked for among documents published this many days around the new one.
 STORY_WINDOW_DAYS = 7
 STORY_CANDIDATES = 400
+FINGERPRINT_CACHE = 20_000
+BATCH_SIZE = 64
 
 
 class Status(StrEnum):
@@ -122,6 +126,17 @@ class IngestError(Exception):
         self.reason = reason
 
 
+INTERNAL_ERROR = "internal error (see the log)"
+
+
+class _BatchFailed(Exception):
+    pass
+
+
+def _failed(item: TextInput, reason: str) -> IngestResult:
+    return IngestResult(Status.FAILED, item.source, url=item.url, title=item.title, reason=reason)
+
+
 class TermStats:
     """Document frequencies of terms, kept in memory for story fingerprints (IDF) and query planning."""
 
@@ -162,6 +177,7 @@ class Corpus:
         self.max_chars = max_chars
         self.term_stats = TermStats()
         self.vocab = Vocabulary()
+        self._fp_cache: dict[int, dict[str, float]] = {}
 
     async def stats(self) -> TermStats:
         if not self.term_stats.loaded:
@@ -206,7 +222,7 @@ class Corpus:
             lang=lang,
             content_hash=chash,
             features=feats,
-            words=_words(f"{title}\n{body}"),
+            words=feats.words,
             signature=dedup.to_blob(sig),
             bands=bands,
             duplicate=duplicate,
@@ -231,6 +247,36 @@ class Corpus:
 
     async def save(self, prepared: Prepared) -> IngestResult:
         """Store a prepared text atomically; an exact duplicate is refused."""
+        try:
+            async with self.db.transaction() as tx:
+                result, pending = await self._save(prepared, tx)
+        except Exception as exc:
+            # A concurrent insert of the same text loses the UNIQUE race: that is a duplicate, not a crash.
+            existing = await self.repo.by_hash(prepared.content_hash)
+            if existing is None:
+                raise
+            log.info("duplicate detected at insert time: %s", exc)
+            return IngestResult(
+                Status.DUPLICATE,
+                prepared.input.source,
+                id=existing.id,
+                url=prepared.url,
+                duplicate_of=existing.id,
+            )
+        self._apply(pending)
+        return result
+
+    def _apply(self, pending: Prepared | None) -> None:
+        """In-memory statistics follow the database only once the document is committed."""
+        if pending is None:
+            return
+        self.term_stats.add(set(pending.features.terms) | set(pending.features.title_terms))
+        if self.vocab.loaded:
+            self.vocab.add(pending.words)
+
+    async def _save(
+        self, prepared: Prepared, conn: aiosqlite.Connection
+    ) -> tuple[IngestResult, Prepared | None]:
         source = prepared.input.source
         if prepared.duplicate is not None:
             return IngestResult(
@@ -242,7 +288,7 @@ class Corpus:
                 reason=f"the same text is already stored as document {prepared.duplicate.id}",
                 duplicate_of=prepared.duplicate.id,
                 story_id=prepared.duplicate.story_id,
-            )
+            ), None
         stats = await self.stats()
         f = prepared.features
         own = set(f.terms) | set(f.title_terms)
@@ -275,20 +321,7 @@ class Corpus:
             duplicate_of=near.id if near else None,
             story_id=story_id,
         )
-        try:
-            doc_id = await self.repo.add(new)
-        except Exception as exc:
-            # A concurrent insert of the same text loses the UNIQUE race: that is a duplicate, not a crash.
-            existing = await self.repo.by_hash(prepared.content_hash)
-            if existing is None:
-                raise
-            log.info("duplicate detected at insert time: %s", exc)
-            return IngestResult(
-                Status.DUPLICATE, source, id=existing.id, url=prepared.url, duplicate_of=existing.id
-            )
-        stats.add(own)
-        if self.vocab.loaded:
-            self.vocab.add(prepared.words)
+        doc_id = await self.repo.add(new, conn)
         status = Status.NEAR_DUPLICATE if near else Status.ADDED
         return IngestResult(
             status,
@@ -303,7 +336,7 @@ class Corpus:
             ),
             duplicate_of=near.id if near else None,
             story_id=story_id or doc_id,
-        )
+        ), prepared
 
     async def _find_story(self, published: date | None, lang: str, fp: dict[str, float]) -> int | None:
         if published is None:
@@ -312,34 +345,98 @@ class Corpus:
             window = timedelta(days=STORY_WINDOW_DAYS)
             rows = await self.repo.features_between(published - window, published + window, STORY_CANDIDATES)
         candidates = [
-            StoryCandidate(r.doc_id, r.story_id or r.doc_id, r.published, r.lang, json.loads(r.fingerprint))
+            StoryCandidate(
+                r.doc_id,
+                r.story_id or r.doc_id,
+                r.published,
+                r.lang,
+                self._fingerprint(r.doc_id, r.fingerprint),
+            )
             for r in rows
         ]
         new = StoryCandidate(0, 0, published, lang, fp)
         return assign(new, candidates)
 
+    def _fingerprint(self, doc_id: int, raw: str) -> dict[str, float]:
+        # Parsing hundreds of candidate fingerprints per new document is the cost of story matching;
+        # a stored fingerprint never changes, so each is parsed once.
+        fp = self._fp_cache.get(doc_id)
+        if fp is None:
+            fp = json.loads(raw)
+            if len(self._fp_cache) >= FINGERPRINT_CACHE:
+                self._fp_cache.pop(next(iter(self._fp_cache)))
+            self._fp_cache[doc_id] = fp
+        return fp
+
     async def ingest(self, item: TextInput) -> IngestResult:
         try:
             prepared = await self.prepare(item)
         except IngestError as exc:
-            return IngestResult(Status.FAILED, item.source, url=item.url, title=item.title, reason=exc.reason)
+            return _failed(item, exc.reason)
         return await self.save(prepared)
 
     async def ingest_many(
         self, items: Iterable[TextInput], on_result: Callable[[IngestResult], None] | None = None
     ) -> AsyncIterator[IngestResult]:
+        """Ingest many texts, a batch per transaction (much faster than one commit each).
+
+        Each text is still all-or-nothing: a savepoint per text, so a failure in one rolls back only it,
+        and one bad item never stops the rest.
+        """
+        batch: list[TextInput] = []
         for item in items:
-            try:
-                result = await self.ingest(item)
-            except Exception:
-                # One bad item must never stop the rest; the traceback goes to the log.
-                log.exception("ingest failed for %s", item.source)
-                result = IngestResult(
-                    Status.FAILED, item.source, url=item.url, reason="internal error (see log)"
-                )
+            batch.append(item)
+            if len(batch) >= BATCH_SIZE:
+                for result in await self._ingest_batch(batch):
+                    if on_result:
+                        on_result(result)
+                    yield result
+                batch = []
+        for result in await self._ingest_batch(batch) if batch else []:
             if on_result:
                 on_result(result)
             yield result
+
+    async def _ingest_batch(self, items: list[TextInput]) -> list[IngestResult]:
+        try:
+            return await self._ingest_batch_at_once(items)
+        except _BatchFailed:
+            # Something failed while saving: the batch was rolled back whole; now each text gets its own
+            # transaction, so only the faulty one is lost (and reported).
+            return [await self._ingest_safely(item) for item in items]
+
+    async def _ingest_batch_at_once(self, items: list[TextInput]) -> list[IngestResult]:
+        results: list[IngestResult] = []
+        committed: list[Prepared] = []
+        try:
+            async with self.db.transaction() as tx:
+                for item in items:
+                    try:
+                        prepared = await self.prepare(item)
+                    except IngestError as exc:
+                        results.append(_failed(item, exc.reason))
+                        continue
+                    except Exception:
+                        log.exception("ingest failed for %s", item.source)
+                        results.append(_failed(item, INTERNAL_ERROR))
+                        continue
+                    result, pending = await self._save(prepared, tx)
+                    results.append(result)
+                    if pending is not None:
+                        committed.append(pending)
+        except Exception as exc:
+            log.warning("batch of %d texts rolled back (%s); retrying one by one", len(items), exc)
+            raise _BatchFailed from exc
+        for pending in committed:
+            self._apply(pending)
+        return results
+
+    async def _ingest_safely(self, item: TextInput) -> IngestResult:
+        try:
+            return await self.ingest(item)
+        except Exception:
+            log.exception("ingest failed for %s", item.source)
+            return _failed(item, INTERNAL_ERROR)
 
     async def ensure_sample(self) -> int:
         """Load the bundled sample corpus into an empty database; returns how many documents were added."""
@@ -354,8 +451,3 @@ class Corpus:
                 result = await self.ingest(item)
                 added += result.status in (Status.ADDED, Status.NEAR_DUPLICATE)
         return added
-
-
-def _words(text: str) -> tuple[str, ...]:
-    """Distinct surface words worth offering as a spelling correction (letters only, 3+ long)."""
-    return tuple(sorted({w for _, _, w, _ in iter_tokens(text) if len(w) >= 3 and w.isalpha()}))

@@ -25,10 +25,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 
 from bot.summarize import STOP_WORDS
 from bot.text.morph import Morphology, iter_tokens
-from bot.text.normalize import sentences as split_sentences
+from bot.text.normalize import quick_sentences as split_sentences
 from bot.text.translit import is_latin, to_cyrillic, to_latin
 
 NAME_PREFIX = "~"
@@ -90,6 +91,8 @@ class DocFeatures:
     # (index term, word as written) of the tokens that look like proper names, one per occurrence
     names: tuple[tuple[str, str], ...]
     dates: tuple[str, ...]  # date keys (@9-5), one per mention
+    # distinct surface words (letters only, 3+ long): the vocabulary offered as spelling corrections
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,23 +138,25 @@ def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
         lead_terms=tuple(terms[i] for i, t in enumerate(tokens) if t[0] < lead_end),
         names=tuple(names),
         dates=tuple(_date_keys([tok for _, _, tok, _ in tokens])),
+        words=tuple(sorted({w for _, _, w, _ in (*tokens, *title_tokens) if len(w) >= 3 and w.isalpha()})),
     )
 
 
 def _date_keys(tokens: Sequence[str]) -> list[str]:
     """@month-day for "5 сентября", "September 5", "5 қыркүйекте"."""
     keys: list[str] = []
+    # A date needs a day number beside the month: looking only next to numbers keeps this cheap.
     for i, tok in enumerate(tokens):
-        month = _month(tok)
-        if not month:
+        if not tok.isdigit() or not 1 <= int(tok) <= 31:
             continue
-        for j in (i - 1, i + 1):
-            if 0 <= j < len(tokens) and tokens[j].isdigit() and 1 <= int(tokens[j]) <= 31:
-                keys.append(f"{DATE_PREFIX}{month}-{int(tokens[j])}")
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(tokens) and (month := _month(tokens[j])):
+                keys.append(f"{DATE_PREFIX}{month}-{int(tok)}")
                 break
     return keys
 
 
+@lru_cache(maxsize=4096)
 def _month(token: str) -> int:
     for prefix, month in _MONTHS:
         # A case ending at most (сентября, қыркүйекте), not a longer word (Майлыбаев).

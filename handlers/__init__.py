@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import errors, inline, language, reading, start
+from handlers import admin, errors, inline, language, reading, start, subscriptions
 
 
 def setup_routers() -> Router:
-    """All feature routers under one root; order matters: commands before the catch-all text search."""
+    """All feature routers under one root. Order matters: commands and admin flows come before the
+    reading router, whose catch-all treats any other text as a search query."""
     root = Router(name="root")
-    root.include_routers(start.router, language.router, inline.router, reading.router, errors.router)
+    root.include_routers(
+        start.router,
+        language.router,
+        subscriptions.router,
+        admin.router,
+        inline.router,
+        reading.router,
+        errors.router,
+    )
     return root

@@ -99,9 +99,3 @@ async def menu_latest(query: CallbackQuery, summaries: SummaryService, i18n: I18
     screen = await views.latest_screen(summaries, 0, i18n.current_locale)
     if query.message:
         await query.message.answer(screen.text, reply_markup=screen.markup)
-
-
-@router.callback_query(MenuAction.filter(F.action == Menu.SUBSCRIBE))
-async def menu_subscribe(query: CallbackQuery) -> None:
-    # Replaced by the subscriptions router when it is installed before this one.
-    await query.answer(_("Subscriptions are not available yet."), show_alert=True)

@@ -90,13 +90,13 @@ class Database:
             else:
                 await self.conn.execute("COMMIT")
 
+    # execute_fetchall is one hop to the database thread; execute + fetch + close would be three.
     async def fetchall(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[object] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def scalar(self, sql: str, params: Sequence[object] = ()) -> object:
         row = await self.fetchone(sql, params)

@@ -110,6 +110,7 @@ class DocumentRepository:
         )
         doc_id = cur.lastrowid
         assert doc_id is not None
+        await cur.close()
         if doc.story_id is None:
             await conn.execute("UPDATE documents SET story_id = id WHERE id = ?", (doc_id,))
         await conn.execute(

@@ -72,4 +72,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX search_log_at ON search_log(at);
     """,
+    # 3: the admins' audit log, and deleted documents kept for a while so that a delete can be undone.
+    """
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        admin_id INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        doc_id INTEGER,
+        details TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_log_at ON audit_log(at);
+    CREATE TABLE deleted_documents (
+        doc_id INTEGER PRIMARY KEY,
+        payload TEXT NOT NULL,
+        deleted_at TEXT NOT NULL,
+        admin_id INTEGER NOT NULL
+    );
+    """,
 ]

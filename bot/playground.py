@@ -1,0 +1,144 @@
+"""The real bot, offline: the Bot API emulator on loopback, the real handlers and database behind it.
+
+`LocalBot` is what the end-to-end tests and the bot benchmark run; `run_playground` (`make chat`) puts a
+terminal in front of it: type a message, a number to press a button, `/inline query` for inline mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Callable
+from types import TracebackType
+
+from aiogram import Bot, Dispatcher
+
+from bot.app import build_dispatcher, make_bot, set_commands
+from bot.emulator import BotAPIEmulator, EmulatedUser, StoredMessage, numbered_buttons, render_message
+from bot.i18n import make_i18n
+from bot.services import Services
+from bot.settings import Settings
+
+
+class LocalBot:
+    """Emulator + services + Bot + Dispatcher polling it; an async context manager."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        emulator: BotAPIEmulator | None = None,
+        load_sample: bool | None = None,
+        configure: Callable[[Dispatcher, Services], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.emulator = emulator or BotAPIEmulator()
+        self.load_sample = load_sample
+        self.configure = configure
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LocalBot:
+        await self.emulator.start()
+        settings = self.settings.model_copy(
+            update={"telegram_api_url": self.emulator.base_url, "bot_token": self.emulator.token}
+        )
+        self.services = await Services.open(settings, load_sample=self.load_sample)
+        self.i18n = make_i18n(settings.default_language)
+        self.bot: Bot = make_bot(settings, self.emulator.token)
+        self.dp: Dispatcher = build_dispatcher(self.services, self.i18n)
+        if self.configure:
+            self.configure(self.dp, self.services)
+        await set_commands(self.bot, self.i18n)
+        since = len(self.emulator.calls)
+        self._task = asyncio.create_task(
+            self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=5)
+        )
+        await self.emulator.wait_for_call("getUpdates", since=since, finished=False, timeout=10)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            await self._task
+        await self.bot.session.close()
+        await self.services.close()
+        await self.emulator.stop()
+
+
+HELP = "Type a message and Enter. A number presses that button; /inline QUERY tries inline mode; /quit leaves."
+
+
+async def _playground(settings: Settings, admin: bool, language: str) -> None:
+    user_id = min(settings.admin_ids) if admin and settings.admin_ids else 1000
+    if admin and user_id not in settings.admin_ids:
+        settings = settings.model_copy(update={"admin_ids": frozenset({user_id})})
+    # The conversation is the output here; routine log lines would drown it.
+    for name in ("aiogram.event", "aiogram.dispatcher", "bot.services", "storage.db"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    async with LocalBot(settings) as local:
+        user = local.emulator.create_user("You", id=user_id, language_code=language, started=True)
+        print(f"Offline playground: database {settings.database_path}. {HELP}\n")
+        last: StoredMessage | None = None
+        loop = asyncio.get_running_loop()
+        seen = 0
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                break
+            text = line.strip()
+            if text in ("/quit", "/exit"):
+                break
+            if not text:
+                continue
+            if text.startswith("/inline"):
+                await _inline(user, text.removeprefix("/inline").strip())
+                continue
+            edits_before = last.edit_count if last is not None else 0
+            if text.isdigit() and last is not None and 1 <= int(text) <= len(numbered_buttons(last)):
+                button = numbered_buttons(last)[int(text) - 1]
+                query = await user.press(last, str(button.get("callback_data") or button["text"]))
+                answer = await query.wait_answer(timeout=10)
+                if answer.text:
+                    print(f"  ({answer.text})")
+            else:
+                await user.send_text(text)
+            # Print what the bot sent or edited in reply.
+            with contextlib.suppress(TimeoutError):
+                await user.chat.wait_until(
+                    lambda: len(user.chat.bot_messages) > seen or _edited(last, edits_before), timeout=10
+                )
+            await local.emulator.wait_idle(timeout=10, quiet=0.2)
+            new = user.chat.bot_messages[seen:]
+            if not new and last is not None:
+                new = [last]
+            for message in new:
+                print(render_message(message, ansi=sys.stdout.isatty()) + "\n")
+            seen = len(user.chat.bot_messages)
+            if new:
+                last = new[-1]
+
+
+def _edited(message: StoredMessage | None, before: int) -> bool:
+    return message is not None and message.edit_count > before
+
+
+async def _inline(user: EmulatedUser, query_text: str) -> None:
+    query = await user.inline_query(query_text)
+    answer = await query.wait_answer(timeout=10)
+    if not answer.results:
+        print("  (no inline results)")
+    for n, result in enumerate(answer.results, start=1):
+        print(f"  {n}. {result.get('title')} — {result.get('description', '')}")
+    if answer.next_offset:
+        print(f"  … more (next_offset={answer.next_offset})")
+
+
+def run_playground(settings: Settings, admin: bool = False, language: str = "ru") -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_playground(settings, admin, language))
+    return 0
