@@ -252,7 +252,7 @@ def generate(n: int, seed: int = 7, morph: Morphology | None = None) -> Iterator
         while total < 300:
             k = rng.randint(8, 18)
             chosen = rng.choices(words, weights=weights, k=k)
-            for j in range(k // 4):
+            for _ in range(k // 4):
                 chosen.insert(rng.randrange(len(chosen)), rng.choice(FUNCTION_WORDS))
             if rng.random() < 0.3:
                 chosen.insert(rng.randrange(1, len(chosen)), rng.choice(surnames))

@@ -20,7 +20,11 @@ from storage.db import Database
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _size(folder: Path, pattern: str) -> float:
+    return sum(p.stat().st_size for p in folder.glob(pattern)) / 1e6
 
 
 def _plain_query(q: str) -> str:
@@ -120,8 +124,8 @@ async def bench_corpus(n: int, workdir: Path, morph: Morphology, rounds: int) ->
         "like_p50_ms": _pct(base_like, 50),
         "like_p95_ms": _pct(base_like, 95),
         "summary_ms": summary_ms,
-        "db_mb": sum(p.stat().st_size for p in workdir.glob(f"ours-{n}.db*")) / 1e6,
-        "plain_db_mb": sum(p.stat().st_size for p in workdir.glob(f"plain-{n}.db*")) / 1e6,
+        "db_mb": _size(workdir, f"ours-{n}.db*"),
+        "plain_db_mb": _size(workdir, f"plain-{n}.db*"),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worst_query": worst,  # type: ignore[dict-item]
         "worst_query_p95_ms": _pct(per_query[worst], 95),

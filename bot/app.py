@@ -7,13 +7,15 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Iterable
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import LANGUAGES, N_, make_i18n
@@ -21,6 +23,7 @@ from bot.services import Services
 from bot.settings import BotMode, Settings
 from handlers import setup_routers
 from handlers.middlewares import LanguageMiddleware, ThrottleMiddleware
+from storage.audit import AuditRepository
 from storage.users import QueryRepository, UserRepository
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,15 @@ READER_COMMANDS = [
     ("subscribe", N_("Digests on your schedule")),
     ("lang", N_("Interface language")),
     ("help", N_("What I can do")),
+]
+# Shown only to admins (a chat scope per admin), after the reader commands.
+ADMIN_COMMANDS = [
+    ("add", N_("Add a text")),
+    ("docs", N_("Manage the texts")),
+    ("stats", N_("Statistics")),
+    ("log", N_("Audit log")),
+    ("channel", N_("Channels: add, list, remove")),
+    ("digest", N_("Digest preview or send")),
 ]
 
 
@@ -55,6 +67,7 @@ def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
         summaries=services.summaries,
         users=users,
         queries=QueryRepository(services.db),
+        audit=AuditRepository(services.db),
         i18n=i18n,
     )
     language = LanguageMiddleware(i18n, users, services.settings.default_language)
@@ -77,6 +90,25 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
     await bot.set_my_commands(default, scope=BotCommandScopeDefault())
 
 
+async def set_admin_commands(bot: Bot, i18n: I18n, admin_ids: Iterable[int]) -> None:
+    """Admin commands appear in the menu of admins only; a failure for one admin (never talked to the bot)
+    must not stop the start-up."""
+    for admin_id in admin_ids:
+        for lang in (None, *LANGUAGES):
+            locale = lang or "ru"
+            commands = [
+                BotCommand(command=c, description=i18n.gettext(d, locale=locale))
+                for c, d in [*READER_COMMANDS, *ADMIN_COMMANDS]
+            ]
+            try:
+                await bot.set_my_commands(
+                    commands, scope=BotCommandScopeChat(chat_id=admin_id), language_code=lang
+                )
+            except TelegramAPIError as exc:
+                log.warning("could not set the admin command menu for %s: %s", admin_id, exc)
+                break
+
+
 async def main(settings: Settings) -> None:
     assert settings.bot_token is not None
     services = await Services.open(settings)
@@ -86,6 +118,7 @@ async def main(settings: Settings) -> None:
 
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot, i18n)
+        await set_admin_commands(bot, i18n, settings.admin_ids)
         count = await services.corpus.repo.count()
         log.info(
             "started in %s mode; database %s; %d documents; api %s",

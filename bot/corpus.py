@@ -34,9 +34,18 @@ log = logging.getLogger(__name__)
 SAMPLE_SOURCE = "sample"
 # Stories are looked for among documents published this many days around the new one.
 STORY_WINDOW_DAYS = 7
-STORY_CANDIDATES = 400
+STORY_CANDIDATES = 200
+# Each document is findable by its strongest fingerprint keys; a new one looks up a few more of its own,
+# so that two reports of one event meet even when their top keys are ordered differently.
+STORED_KEYS = 8
+QUERY_KEYS = 12
 FINGERPRINT_CACHE = 20_000
 BATCH_SIZE = 64
+MIN_IDF_DOCS = 50
+
+
+def strongest_keys(fp: dict[str, float], n: int) -> list[str]:
+    return [k for k, _ in sorted(fp.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
 class Status(StrEnum):
@@ -297,13 +306,15 @@ class Corpus:
             f.terms,
             f.title_terms,
             lambda t: stats.get(t) + (t in own),
-            stats.n_docs + 1,
+            # In a young corpus every shared word looks common (df 2 of 3 documents) and IDF would
+            # punish exactly the words that tie two reports together; pretend to a modest corpus size.
+            max(stats.n_docs + 1, MIN_IDF_DOCS),
             names=f.names,
             dates=f.dates,
             lead_terms=f.lead_terms,
         )
         near = prepared.near_duplicate
-        story_id = near.story_id if near else await self._find_story(prepared.published, prepared.lang, fp)
+        story_id = near.story_id if near else await self._find_story(prepared.published, fp, prepared.lang)
         new = NewDocument(
             title=prepared.title,
             text=prepared.text,
@@ -318,6 +329,7 @@ class Corpus:
             bands=prepared.bands,
             fingerprint=json.dumps(fp, ensure_ascii=False, separators=(",", ":")),
             words=prepared.words,
+            story_keys=tuple(strongest_keys(fp, STORED_KEYS)),
             duplicate_of=near.id if near else None,
             story_id=story_id,
         )
@@ -338,12 +350,15 @@ class Corpus:
             story_id=story_id or doc_id,
         ), prepared
 
-    async def _find_story(self, published: date | None, lang: str, fp: dict[str, float]) -> int | None:
+    async def _find_story(self, published: date | None, fp: dict[str, float], lang: str) -> int | None:
+        keys = strongest_keys(fp, QUERY_KEYS)
         if published is None:
-            rows = await self.repo.features_undated(STORY_CANDIDATES)
+            rows = await self.repo.story_candidates(keys, None, None, STORY_CANDIDATES)
         else:
             window = timedelta(days=STORY_WINDOW_DAYS)
-            rows = await self.repo.features_between(published - window, published + window, STORY_CANDIDATES)
+            rows = await self.repo.story_candidates(
+                keys, published - window, published + window, STORY_CANDIDATES
+            )
         candidates = [
             StoryCandidate(
                 r.doc_id,

@@ -15,7 +15,7 @@ from types import TracebackType
 
 from aiogram import Bot, Dispatcher
 
-from bot.app import build_dispatcher, make_bot, set_commands
+from bot.app import build_dispatcher, make_bot, set_admin_commands, set_commands
 from bot.emulator import BotAPIEmulator, EmulatedUser, StoredMessage, numbered_buttons, render_message
 from bot.i18n import make_i18n
 from bot.services import Services
@@ -51,6 +51,7 @@ class LocalBot:
         if self.configure:
             self.configure(self.dp, self.services)
         await set_commands(self.bot, self.i18n)
+        await set_admin_commands(self.bot, self.i18n, settings.admin_ids)
         since = len(self.emulator.calls)
         self._task = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=5)
@@ -70,7 +71,9 @@ class LocalBot:
         await self.emulator.stop()
 
 
-HELP = "Type a message and Enter. A number presses that button; /inline QUERY tries inline mode; /quit leaves."
+HELP = (
+    "Type a message and Enter. A number presses that button; /inline QUERY tries inline mode; /quit leaves."
+)
 
 
 async def _playground(settings: Settings, admin: bool, language: str) -> None:
@@ -109,9 +112,7 @@ async def _playground(settings: Settings, admin: bool, language: str) -> None:
                 await user.send_text(text)
             # Print what the bot sent or edited in reply.
             with contextlib.suppress(TimeoutError):
-                await user.chat.wait_until(
-                    lambda: len(user.chat.bot_messages) > seen or _edited(last, edits_before), timeout=10
-                )
+                await user.chat.wait_until(_replied(user, seen, last, edits_before), timeout=10)
             await local.emulator.wait_idle(timeout=10, quiet=0.2)
             new = user.chat.bot_messages[seen:]
             if not new and last is not None:
@@ -123,8 +124,9 @@ async def _playground(settings: Settings, admin: bool, language: str) -> None:
                 last = new[-1]
 
 
-def _edited(message: StoredMessage | None, before: int) -> bool:
-    return message is not None and message.edit_count > before
+def _replied(user: EmulatedUser, seen: int, last: StoredMessage | None, edits: int) -> Callable[[], bool]:
+    """True once the bot has sent a new message or edited the last one."""
+    return lambda: len(user.chat.bot_messages) > seen or (last is not None and last.edit_count > edits)
 
 
 async def _inline(user: EmulatedUser, query_text: str) -> None:

@@ -126,6 +126,10 @@ class DocumentRepository:
             (doc_id, doc.minhash, doc.fingerprint),
         )
         await conn.executemany(
+            "INSERT OR IGNORE INTO story_keys (key, published, doc_id) VALUES (?, ?, ?)",
+            [(k, doc.published.isoformat() if doc.published else "", doc_id) for k in doc.story_keys],
+        )
+        await conn.executemany(
             "INSERT INTO vocab (word, freq) VALUES (?, 1) ON CONFLICT(word) DO UPDATE SET freq = freq + 1",
             [(w,) for w in doc.words],
         )
@@ -322,6 +326,26 @@ class DocumentRepository:
             return {}
         parsed = json.loads(value)
         return {str(k): float(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
+
+    async def story_candidates(
+        self, keys: Sequence[str], start: date | None, end: date | None, limit: int
+    ) -> list[FeatureRow]:
+        """Documents in the date window (or undated ones) sharing the most strong keys with a new one."""
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        if start is None or end is None:
+            window, params = "published = ''", list(keys)
+        else:
+            window, params = "published BETWEEN ? AND ?", [*keys, start.isoformat(), end.isoformat()]
+        rows = await self.db.fetchall(
+            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
+            "JOIN doc_features f ON f.doc_id = d.id WHERE d.id IN ("
+            f"SELECT doc_id FROM story_keys WHERE key IN ({marks}) AND {window} "
+            "GROUP BY doc_id ORDER BY count(*) DESC, doc_id DESC LIMIT ?)",
+            (*params, limit),
+        )
+        return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
 
     async def features_between(self, start: date, end: date, limit: int) -> list[FeatureRow]:
         rows = await self.db.fetchall(

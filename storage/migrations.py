@@ -42,6 +42,14 @@ MIGRATIONS: list[str] = [
         minhash BLOB NOT NULL,
         fingerprint TEXT NOT NULL
     );
+    -- The strongest fingerprint keys of each document, to find story candidates without scanning.
+    CREATE TABLE story_keys (
+        key TEXT NOT NULL,
+        published TEXT NOT NULL,
+        doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        PRIMARY KEY (key, published, doc_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX story_keys_doc ON story_keys(doc_id);
     CREATE TABLE vocab (
         word TEXT PRIMARY KEY,
         freq INTEGER NOT NULL

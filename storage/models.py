@@ -40,6 +40,7 @@ class NewDocument:
     bands: tuple[int, ...]
     fingerprint: str
     words: tuple[str, ...]
+    story_keys: tuple[str, ...] = ()
     duplicate_of: int | None = None
     story_id: int | None = None
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from bot.corpus import Corpus, Status, TextInput
 from bot.text.normalize import detect_language, find_date, normalize_text, split_markers
 from tests.conftest import text_input
@@ -102,12 +104,28 @@ async def test_failed_save_leaves_nothing(corpus: Corpus) -> None:
     await corpus.db.conn.execute(
         "CREATE TRIGGER boom BEFORE INSERT ON doc_features BEGIN SELECT RAISE(ABORT, 'boom'); END"
     )
-    try:
+    with pytest.raises(Exception, match="boom"):
         await corpus.save(prepared)
-    except Exception as exc:
-        assert "boom" in str(exc)
-    else:
-        raise AssertionError("save should have failed")
     assert await corpus.db.int_scalar("SELECT count(*) FROM documents") == 0
     assert await corpus.db.int_scalar("SELECT count(*) FROM doc_fts") == 0
     assert await corpus.db.int_scalar("SELECT count(*) FROM doc_bands") == 0
+
+
+async def test_story_fixtures_group_by_event_through_ingest(corpus: Corpus) -> None:
+    # The fixtures are named EVENT__OUTLET.txt: reports of one event must end up in one story, and
+    # different events (even on the same topic, days apart) in different stories.
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "fixtures" / "stories"
+    story_of: dict[str, int] = {}
+    # In file-name order, not date order: texts reach the bot in any order.
+    for path in sorted(folder.glob("*.txt")):
+        result = await corpus.ingest(TextInput(path.read_text(encoding="utf-8"), source=path.name))
+        assert result.story_id is not None, result
+        story_of[path.stem] = result.story_id
+    events: dict[str, set[int]] = {}
+    for name, story in story_of.items():
+        events.setdefault(name.split("__")[0], set()).add(story)
+    assert all(len(stories) == 1 for stories in events.values()), sorted(events.items())
+    firsts = [next(iter(s)) for s in events.values()]
+    assert len(firsts) == len(set(firsts)), sorted(events.items())

@@ -26,10 +26,7 @@ def test_catalog_has_every_string_translated(lang: str, used: dict[object, objec
     for msgid in used:
         message = catalog.get(msgid)  # type: ignore[arg-type]
         strings = message.string if message is not None else None
-        if isinstance(strings, tuple):
-            ok = all(strings)
-        else:
-            ok = bool(strings)
+        ok = all(strings) if isinstance(strings, tuple) else bool(strings)
         if not ok:
             missing.append(msgid)
     assert not missing, f"{lang}: {len(missing)} untranslated, e.g. {missing[:3]}"
