@@ -21,7 +21,7 @@ from aiogram.utils.i18n import I18n
 from bot.i18n import LANGUAGES, N_, make_i18n
 from bot.services import Services
 from bot.settings import BotMode, Settings
-from handlers import setup_routers
+from handlers import release_routers, setup_routers
 from handlers.middlewares import LanguageMiddleware, ThrottleMiddleware
 from storage.audit import AuditRepository
 from storage.users import QueryRepository, UserRepository
@@ -78,6 +78,12 @@ def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
     dp.callback_query.outer_middleware(throttle)
     dp.include_router(setup_routers())
     return dp
+
+
+def release_dispatcher(dp: Dispatcher) -> None:
+    for root in list(dp.sub_routers):
+        release_routers(root)
+    dp.sub_routers.clear()
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:

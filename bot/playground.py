@@ -15,7 +15,7 @@ from types import TracebackType
 
 from aiogram import Bot, Dispatcher
 
-from bot.app import build_dispatcher, make_bot, set_admin_commands, set_commands
+from bot.app import build_dispatcher, make_bot, release_dispatcher, set_admin_commands, set_commands
 from bot.emulator import BotAPIEmulator, EmulatedUser, StoredMessage, numbered_buttons, render_message
 from bot.i18n import make_i18n
 from bot.services import Services
@@ -66,6 +66,7 @@ class LocalBot:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
             await self._task
+        release_dispatcher(self.dp)
         await self.bot.session.close()
         await self.services.close()
         await self.emulator.stop()

@@ -21,3 +21,15 @@ def setup_routers() -> Router:
         errors.router,
     )
     return root
+
+
+def release_routers(root: Router) -> None:
+    """Detach the feature routers from a finished root, so that another Dispatcher in the same process
+    (the tests, the benchmark, the playground after a restart) can include them again.
+
+    aiogram allows a router one parent at a time and has no public detach; this resets exactly what
+    `include_router` set.
+    """
+    for child in root.sub_routers:
+        child._parent_router = None
+    root.sub_routers.clear()
