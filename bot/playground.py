@@ -38,9 +38,13 @@ class LocalBot:
         self.load_sample = load_sample
         self.configure = configure
         self._task: asyncio.Task[None] | None = None
+        self._own_emulator = True
 
     async def __aenter__(self) -> LocalBot:
-        await self.emulator.start()
+        # An emulator the caller already runs stays the caller's to stop (several bots can share one).
+        self._own_emulator = not self.emulator.running
+        if self._own_emulator:
+            await self.emulator.start()
         settings = self.settings.model_copy(
             update={"telegram_api_url": self.emulator.base_url, "bot_token": self.emulator.token}
         )
@@ -69,7 +73,8 @@ class LocalBot:
         release_dispatcher(self.dp)
         await self.bot.session.close()
         await self.services.close()
-        await self.emulator.stop()
+        if self._own_emulator:
+            await self.emulator.stop()
 
 
 HELP = (

@@ -10,12 +10,13 @@ from __future__ import annotations
 import html
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 
 from bot.corpus import Corpus
-from bot.text.morph import iter_tokens
+from bot.text.morph import fold, iter_tokens
 from storage.models import Alternatives, Document, TermQuery
 
 MAX_QUERY_CHARS = 500
@@ -391,7 +392,8 @@ class SearchService:
         empty = replace(empty, corrected=corrected)
         query = TermQuery(required=tuple(c.alternatives for c in clauses), excluded=tuple(excluded))
         partial = False
-        if any(c.df == 0 for c in clauses) or await self.repo.count_matches(query, 1) == 0:
+        total = 0 if any(c.df == 0 for c in clauses) else await self.repo.count_matches(query, COUNT_CAP + 1)
+        if total == 0:
             found = [c for c in clauses if c.df > 0]
             if len(clauses) < 2 or not found:
                 return empty
@@ -403,17 +405,17 @@ class SearchService:
                 required=tuple(c.alternatives for c in rare), excluded=tuple(excluded), any_of=True
             )
             partial = True
+            total = await self.repo.count_matches(query, COUNT_CAP + 1)
+            if total == 0:
+                return empty
         by_recency = min(c.df for c in clauses) > RANK_LIMIT if not partial else False
-        total = await self.repo.count_matches(query, COUNT_CAP + 1)
-        if total == 0:
-            return empty
-        scored = await self.repo.search(query, limit=limit, offset=offset, by_recency=by_recency)
-        docs = {d.id: d for d in await self.repo.get_many([s.id for s in scored])}
+        found_docs = await self.repo.search_documents(
+            query, limit=limit, offset=offset, by_recency=by_recency
+        )
         highlight = self._highlight_terms(clauses)
         hits = [
-            SearchHit(docs[s.id], s.score, make_snippet(docs[s.id].text, highlight, self.morph.token_term))
-            for s in scored
-            if s.id in docs
+            SearchHit(doc, score, make_snippet(doc.text, highlight, self.morph.token_term))
+            for doc, score in found_docs
         ]
         return SearchResult(
             query=empty.query,
@@ -448,48 +450,58 @@ class _Highlight:
     def matches(self, word: str, term: str) -> bool:
         return term in self.terms or any(term.startswith(p) or word.startswith(p) for p in self.prefixes)
 
+    @cached_property
+    def candidates(self) -> re.Pattern[str]:
+        """Words that start like a matched term (lemmas and stems keep the first letters): only these are
+        worth a morphology lookup, and a regex finds them without walking every word in Python."""
+        heads = sorted({t[:2] for t in (*self.terms, *self.prefixes) if t})
+        if not heads:
+            return re.compile(r"(?!)")
+        alternatives = "|".join("".join("[её]" if ch == "е" else re.escape(ch) for ch in h) for h in heads)
+        return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
+
 
 def make_snippet(
     text: str,
     highlight: _Highlight,
-    term_of: object,
+    term_of: Callable[[str, bool], str],
     max_chars: int = SNIPPET_CHARS,
 ) -> str:
     """A piece of the original text around the densest cluster of matches, escaped, matches in <b>."""
-    assert callable(term_of)
-    tokens = list(iter_tokens(text))
-    if not tokens:
-        return html.escape(text[:max_chars])
-    marked = [highlight.matches(w, term_of(w, cap)) for _, _, w, cap in tokens]
-    # The window of ~30 words, starting at a match, holding the most distinct matched words.
-    window = 30
-    best, best_score = 0, 0
-    for i, hit in enumerate(marked):
-        if not hit:
-            continue
-        seen = {tokens[j][2] for j in range(i, min(i + window, len(tokens))) if marked[j]}
-        if len(seen) > best_score:
-            best, best_score = i, len(seen)
-    first = max(0, best - 4)
-    start = tokens[first][0] if first else 0
-    # Near the end of the text, start earlier so that the snippet is not needlessly short.
-    while first > 0 and len(text) - tokens[first - 1][0] <= max_chars:
-        first -= 1
-        start = tokens[first][0]
+    hits: list[tuple[int, int, str]] = []
+    for m in highlight.candidates.finditer(text):
+        word = m.group()
+        folded = fold(word)
+        if highlight.matches(folded, term_of(folded, word[0].isupper() and not word.isupper())):
+            hits.append((m.start(), m.end(), folded))
+    start = 0
+    if hits:
+        # The stretch of text, starting at a match, holding the most distinct matched words.
+        best, best_score = 0, 0
+        span = max_chars * 4 // 5
+        for i, (s0, _, _) in enumerate(hits):
+            score = len({w for s1, _, w in hits[i:] if s1 - s0 < span})
+            if score > best_score:
+                best, best_score = i, score
+        start = max(0, hits[best][0] - 40)
+        # Near the end of the text, start earlier so that the snippet is not needlessly short.
+        start = min(start, max(0, len(text) - max_chars))
+        if start > 0:
+            # Begin at a word: never inside one.
+            space = text.find(" ", start, hits[best][0] + 1)
+            start = space + 1 if space >= 0 else hits[best][0]
     end = min(len(text), start + max_chars)
     if end < len(text):
-        # Never cut inside a word.
         cut = text.rfind(" ", start, end)
         end = cut if cut > start else end
     parts: list[str] = ["…" if start > 0 else ""]
     pos = start
-    for (s, e, _, _), hit in zip(tokens, marked, strict=True):
-        if s < start or e > end:
+    for s0, e0, _ in hits:
+        if s0 < start or e0 > end:
             continue
-        if hit:
-            parts.append(html.escape(text[pos:s]))
-            parts.append(f"<b>{html.escape(text[s:e])}</b>")
-            pos = e
+        parts.append(html.escape(text[pos:s0]))
+        parts.append(f"<b>{html.escape(text[s0:e0])}</b>")
+        pos = e0
     parts.append(html.escape(text[pos:end]))
     if end < len(text):
         parts.append("…")

@@ -90,6 +90,11 @@ class Database:
             else:
                 await self.conn.execute("COMMIT")
 
+    async def write(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
+        """One statement in autocommit mode (atomic by itself): one hop instead of BEGIN/…/COMMIT."""
+        async with self._write_lock:
+            return list(await self.conn.execute_fetchall(sql, params))
+
     # execute_fetchall is one hop to the database thread; execute + fetch + close would be three.
     async def fetchall(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
         return list(await self.conn.execute_fetchall(sql, params))

@@ -267,6 +267,22 @@ class DocumentRepository:
         rows = await self.db.fetchall(sql, (match, limit, offset))
         return [ScoredId(int(r[0]), -float(r[1])) for r in rows]
 
+    async def search_documents(
+        self, query: TermQuery, limit: int, offset: int = 0, by_recency: bool = False
+    ) -> list[tuple[Document, float]]:
+        """Like `search`, with the documents themselves (one round trip instead of two)."""
+        columns = ", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(","))
+        order = "rowid DESC" if by_recency else "score, rowid DESC"
+        score = "0.0" if by_recency else _BM25
+        # Rank and cut in the index first; only the page's documents are then read.
+        rows = await self.db.fetchall(
+            f"SELECT {columns}, m.score AS score FROM ("
+            f"SELECT rowid, {score} AS score FROM doc_fts WHERE doc_fts MATCH ? ORDER BY {order} LIMIT ? OFFSET ?"
+            f") AS m JOIN documents d ON d.id = m.rowid ORDER BY {'m.rowid DESC' if by_recency else 'm.score, m.rowid DESC'}",
+            (compile_match(query), limit, offset),
+        )
+        return [(_row_to_document(r), -float(r["score"])) for r in rows]
+
     async def count_matches(self, query: TermQuery, cap: int) -> int:
         """How many documents match, at most `cap` of them: counting every match of a common word is slow."""
         row = await self.db.fetchone(
@@ -401,3 +417,142 @@ class DocumentRepository:
             database_bytes=page_size * page_count,
             terms=terms,
         )
+
+    # -- the bin: a deleted document is kept whole for a while, so that the delete can be undone ----------
+
+    async def move_to_bin(self, doc_id: int, admin_id: int, conn: aiosqlite.Connection) -> Document | None:
+        """Delete a document with every row that belongs to it, keeping a copy in the bin; inside `conn`'s
+        transaction. None when there is no such document."""
+        rows = await conn.execute_fetchall(f"SELECT {_COLUMNS} FROM documents WHERE id = ?", (doc_id,))
+        row = next(iter(rows), None)
+        if row is None:
+            return None
+        fts = next(
+            iter(await conn.execute_fetchall("SELECT title, body FROM doc_fts WHERE rowid = ?", (doc_id,))),
+            None,
+        )
+        features = next(
+            iter(
+                await conn.execute_fetchall(
+                    "SELECT minhash, fingerprint FROM doc_features WHERE doc_id = ?", (doc_id,)
+                )
+            ),
+            None,
+        )
+        bands = await conn.execute_fetchall("SELECT band, hash FROM doc_bands WHERE doc_id = ?", (doc_id,))
+        keys = await conn.execute_fetchall(
+            "SELECT key, published FROM story_keys WHERE doc_id = ?", (doc_id,)
+        )
+        copies = await conn.execute_fetchall("SELECT id FROM documents WHERE duplicate_of = ?", (doc_id,))
+        payload = {
+            "document": {key: row[key] for key in row.keys()},  # noqa: SIM118 (sqlite3.Row is no mapping)
+            "fts": [fts[0], fts[1]] if fts else None,
+            "features": [bytes(features[0]).hex(), features[1]] if features else None,
+            "bands": [[r[0], r[1]] for r in bands],
+            "story_keys": [[r[0], r[1]] for r in keys],
+            # Republications point at the original; the links are put back when it comes back.
+            "copies": [r[0] for r in copies],
+        }
+        await conn.execute(
+            "INSERT OR REPLACE INTO deleted_documents (doc_id, payload, deleted_at, admin_id) VALUES (?, ?, ?, ?)",
+            (doc_id, json.dumps(payload, ensure_ascii=False), _now(), admin_id),
+        )
+        await conn.execute("DELETE FROM doc_fts WHERE rowid = ?", (doc_id,))
+        await conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        return _row_to_document(row)
+
+    async def restore_from_bin(
+        self, doc_id: int, conn: aiosqlite.Connection, deleted_after: datetime
+    ) -> int | None:
+        """Put a deleted document back, under its old id when that is still free; returns its id, or None
+        when the bin has no copy deleted after `deleted_after`. Raises RestoreConflict when the same text
+        was added again meanwhile."""
+        rows = await conn.execute_fetchall(
+            "SELECT payload FROM deleted_documents WHERE doc_id = ? AND deleted_at >= ?",
+            (doc_id, deleted_after.isoformat(timespec="seconds")),
+        )
+        row = next(iter(rows), None)
+        if row is None:
+            return None
+        payload = json.loads(row[0])
+        doc = payload["document"]
+        same = next(
+            iter(
+                await conn.execute_fetchall(
+                    "SELECT id FROM documents WHERE content_hash = ?", (doc["content_hash"],)
+                )
+            ),
+            None,
+        )
+        if same is not None:
+            raise RestoreConflict(int(same[0]))
+        taken = await conn.execute_fetchall("SELECT 1 FROM documents WHERE id = ?", (doc_id,))
+        original = doc["duplicate_of"]
+        if original is not None and not await conn.execute_fetchall(
+            "SELECT 1 FROM documents WHERE id = ?", (original,)
+        ):
+            original = None
+        cur = await conn.execute(
+            "INSERT INTO documents (id, title, text, url, source_name, published, lang, content_hash, "
+            "duplicate_of, story_id, hidden, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                None if taken else doc_id,
+                doc["title"],
+                doc["text"],
+                doc["url"],
+                doc["source_name"],
+                doc["published"],
+                doc["lang"],
+                doc["content_hash"],
+                original,
+                doc["story_id"],
+                doc["hidden"],
+                doc["created_at"],
+                _now(),
+            ),
+        )
+        new_id = cur.lastrowid
+        assert new_id is not None
+        await cur.close()
+        if doc["story_id"] in (None, doc_id):
+            await conn.execute("UPDATE documents SET story_id = ? WHERE id = ?", (new_id, new_id))
+        if payload["fts"] is not None:
+            await conn.execute(
+                "INSERT INTO doc_fts (rowid, title, body) VALUES (?, ?, ?)", (new_id, *payload["fts"])
+            )
+        if payload["features"] is not None:
+            minhash, fingerprint = payload["features"]
+            await conn.execute(
+                "INSERT INTO doc_features (doc_id, minhash, fingerprint) VALUES (?, ?, ?)",
+                (new_id, bytes.fromhex(minhash), fingerprint),
+            )
+        await conn.executemany(
+            "INSERT OR IGNORE INTO doc_bands (band, hash, doc_id) VALUES (?, ?, ?)",
+            [(band, value, new_id) for band, value in payload["bands"]],
+        )
+        await conn.executemany(
+            "INSERT OR IGNORE INTO story_keys (key, published, doc_id) VALUES (?, ?, ?)",
+            [(key, published, new_id) for key, published in payload["story_keys"]],
+        )
+        await conn.executemany(
+            "UPDATE documents SET duplicate_of = ? WHERE id = ? AND duplicate_of IS NULL",
+            [(new_id, copy) for copy in payload["copies"]],
+        )
+        await conn.execute("DELETE FROM deleted_documents WHERE doc_id = ?", (doc_id,))
+        return new_id
+
+    # -- for the admins' lists -----------------------------------------------------------------------
+
+    async def hidden(self, limit: int = 1000) -> list[Document]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM documents WHERE hidden = 1 ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [_row_to_document(r) for r in rows]
+
+
+class RestoreConflict(Exception):
+    """The deleted text is in the corpus again (uploaded anew), so the old copy cannot come back."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"the same text is stored as document {existing_id}")
+        self.existing_id = existing_id

@@ -98,4 +98,21 @@ MIGRATIONS: list[str] = [
         admin_id INTEGER NOT NULL
     );
     """,
+    # 4: texts uploaded by admins waiting in a preview for Save, kept in the database so that the preview's
+    # buttons still work after a restart.
+    """
+    CREATE TABLE pending_uploads (
+        id INTEGER PRIMARY KEY,
+        admin_id INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        text TEXT NOT NULL,
+        source TEXT NOT NULL,
+        title TEXT,
+        url TEXT,
+        published TEXT,
+        lang TEXT,
+        source_name TEXT
+    );
+    CREATE INDEX pending_uploads_created ON pending_uploads(created_at);
+    """,
 ]

@@ -39,22 +39,20 @@ class UserRepository:
 
     async def touch(self, user_id: int, first_name: str | None, username: str | None) -> None:
         now = _now()
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO users (user_id, first_name, username, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(user_id) DO UPDATE SET first_name = excluded.first_name, "
-                "username = excluded.username, last_seen = excluded.last_seen",
-                (user_id, first_name, username, now, now),
-            )
+        await self.db.write(
+            "INSERT INTO users (user_id, first_name, username, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET first_name = excluded.first_name, "
+            "username = excluded.username, last_seen = excluded.last_seen",
+            (user_id, first_name, username, now, now),
+        )
 
     async def set_language(self, user_id: int, language: str) -> None:
         now = _now()
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO users (user_id, language, first_seen, last_seen) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(user_id) DO UPDATE SET language = excluded.language",
-                (user_id, language, now, now),
-            )
+        await self.db.write(
+            "INSERT INTO users (user_id, language, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET language = excluded.language",
+            (user_id, language, now, now),
+        )
 
     async def count(self) -> int:
         return await self.db.int_scalar("SELECT count(*) FROM users")
@@ -67,26 +65,23 @@ class QueryRepository:
         self.db = db
 
     async def save(self, query: str) -> int:
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO saved_queries (query, created_at) VALUES (?, ?) ON CONFLICT(query) DO NOTHING",
-                (query, _now()),
-            )
-            async with tx.execute("SELECT id FROM saved_queries WHERE query = ?", (query,)) as cur:
-                row = await cur.fetchone()
-        assert row is not None
-        return int(row[0])
+        # The no-op update makes RETURNING give the id of an existing row too: one statement, one hop.
+        rows = await self.db.write(
+            "INSERT INTO saved_queries (query, created_at) VALUES (?, ?) "
+            "ON CONFLICT(query) DO UPDATE SET query = excluded.query RETURNING id",
+            (query, _now()),
+        )
+        return int(rows[0][0])
 
     async def get(self, query_id: int) -> str | None:
         value = await self.db.scalar("SELECT query FROM saved_queries WHERE id = ?", (query_id,))
         return str(value) if value is not None else None
 
     async def log(self, user_id: int | None, query: str, results: int, via: str) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO search_log (at, user_id, query, results, via) VALUES (?, ?, ?, ?, ?)",
-                (_now(), user_id, query[:500], results, via),
-            )
+        await self.db.write(
+            "INSERT INTO search_log (at, user_id, query, results, via) VALUES (?, ?, ?, ?, ?)",
+            (_now(), user_id, query[:500], results, via),
+        )
 
     async def per_day(self, days: int = 30) -> list[tuple[str, int]]:
         rows = await self.db.fetchall(

@@ -72,6 +72,10 @@ class BotAPIEmulator:
 
     # ================================================================== lifecycle
 
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
     async def start(self) -> None:
         if self._runner is not None:
             raise RuntimeError("emulator already started")
