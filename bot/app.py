@@ -18,6 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 
+from bot.admin import AdminService
 from bot.i18n import LANGUAGES, N_, make_i18n
 from bot.services import Services
 from bot.settings import BotMode, Settings
@@ -68,6 +69,7 @@ def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
         users=users,
         queries=QueryRepository(services.db),
         audit=AuditRepository(services.db),
+        admin=AdminService(services.corpus, services.search, services.settings),
         i18n=i18n,
     )
     language = LanguageMiddleware(i18n, users, services.settings.default_language)
@@ -147,7 +149,10 @@ async def main(settings: Settings) -> None:
         await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
 
 
-async def run_webhook(dp: Dispatcher, bot: Bot, settings: Settings) -> None:
+async def run_webhook(
+    dp: Dispatcher, bot: Bot, settings: Settings, stop: asyncio.Event | None = None
+) -> None:
+    """Serve Telegram's webhook calls until SIGINT/SIGTERM (or `stop`); the secret is checked on each."""
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
 
@@ -158,21 +163,24 @@ async def run_webhook(dp: Dispatcher, bot: Bot, settings: Settings) -> None:
     )
     setup_application(app, dp, bot=bot)
     assert settings.webhook_url is not None
-    await bot.set_webhook(settings.webhook_url + settings.webhook_path, secret_token=secret)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
     await site.start()
+    # Only once the server listens: Telegram starts calling as soon as the webhook is set.
+    await bot.set_webhook(settings.webhook_url + settings.webhook_path, secret_token=secret)
     log.info(
         "webhook listening on %s:%d%s", settings.webhook_host, settings.webhook_port, settings.webhook_path
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
+        # Finishes the requests in flight, then the shutdown hooks run (setup_application registered them).
         await runner.cleanup()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,15 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=25.0, gt=0)
     allow_paid_broadcast: bool = False
 
+    # Admins' uploads. Telegram lets bots download files up to 20 MB; a self-hosted Bot API server
+    # (TELEGRAM_API_URL) lifts that, and then MAX_DOWNLOAD_MB may be raised.
+    max_download_mb: int = Field(default=20, ge=1, le=2000)
+    max_zip_files: int = Field(default=1000, ge=1)
+    max_zip_unpacked_mb: int = Field(default=200, ge=1)
+    upload_progress_seconds: float = Field(default=3.0, ge=0, description="how often a bulk upload reports")
+    album_wait_seconds: float = Field(default=1.0, ge=0, description="files of one album arrive within")
+    undo_minutes: int = Field(default=60, ge=1, description="how long a deleted text can be brought back")
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -53,6 +63,23 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts)
         if isinstance(value, int):
             return frozenset({value})
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty BOT_TOKEN= line in .env means "not set", not "a token that is empty".
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("use 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
 
     @field_validator("default_timezone")
