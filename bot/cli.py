@@ -7,7 +7,6 @@ import asyncio
 import html
 import json
 import logging
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -15,9 +14,10 @@ from datetime import date
 from pathlib import Path
 
 from bot.corpus import IngestResult, Status, TextInput
-from bot.extract import ExtractFailure, Limits, RawItem, extract_path
+from bot.extract import ExtractFailure, Limits, extract_path
 from bot.services import Services
 from bot.settings import Settings, SettingsError, load_settings
+from bot.uploads import limits_for, to_input
 
 log = logging.getLogger("bot")
 
@@ -50,6 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
     summary.add_argument("id", nargs="?", type=int, help="document id")
     summary.add_argument("--sentences", type=int, default=3)
     summary.add_argument("--latest", type=int, metavar="N", help="overview of the N newest stories")
+    summary.add_argument("--search", metavar="QUERY", help="overview of the stories a search finds")
     summary.add_argument("--json", action="store_true")
 
     stories = sub.add_parser("stories", help="documents grouped into stories (one event, all its sources)")
@@ -106,31 +107,14 @@ def _items(
             if isinstance(item, ExtractFailure):
                 on_failure(IngestResult(Status.FAILED, item.source, reason=item.reason))
             else:
-                yield _to_input(item, source_name)
-
-
-def _to_input(item: RawItem, source_name: str | None) -> TextInput:
-    return TextInput(
-        text=item.text,
-        source=item.source,
-        title=item.title,
-        url=item.url,
-        date=item.date,
-        lang=item.lang,
-        source_name=source_name or _outlet(item.url),
-    )
-
-
-def _outlet(url: str | None) -> str | None:
-    m = re.match(r"https?://(?:www\.)?([^/:]+)", url or "")
-    return m.group(1) if m else None
+                yield to_input(item, source_name)
 
 
 async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     services = await Services.open(settings, load_sample=False)
-    limits = Limits(max_text_chars=settings.max_text_chars)
+    limits = limits_for(settings)
     counts: Counter[str] = Counter()
     failures: list[IngestResult] = []
     progress = tqdm(unit=" texts", disable=None, file=sys.stderr, leave=False)
@@ -203,8 +187,12 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
 async def _summary(settings: Settings, args: argparse.Namespace) -> int:
     services = await Services.open(settings)
     try:
-        if args.latest:
-            items = await services.summaries.latest_overview(args.latest)
+        if args.latest or args.search:
+            if args.search:
+                found = await services.search.search(args.search, limit=30)
+                items = services.summaries.overview_of([h.document for h in found.hits], max_items=10)
+            else:
+                items = await services.summaries.latest_overview(args.latest)
             if args.json:
                 rows = [
                     {
@@ -222,7 +210,7 @@ async def _summary(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"• {item.title}  [{', '.join(map(str, item.doc_ids))}]\n  {item.line}\n")
             return 0
         if args.id is None:
-            print("give a document ID or --latest N", file=sys.stderr)
+            print("give a document ID, --latest N or --search QUERY", file=sys.stderr)
             return 2
         summary = await services.summaries.document(args.id, sentences=max(1, args.sentences))
     finally:

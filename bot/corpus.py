@@ -187,6 +187,9 @@ class Corpus:
         self.term_stats = TermStats()
         self.vocab = Vocabulary()
         self._fp_cache: dict[int, dict[str, float]] = {}
+        # Called with the ids of newly stored documents once they are committed (instant digests listen).
+        # A listener must return at once — schedule its work — and its failure never fails an ingest.
+        self.on_saved: list[Callable[[list[int]], None]] = []
 
     async def stats(self) -> TermStats:
         if not self.term_stats.loaded:
@@ -273,6 +276,8 @@ class Corpus:
                 duplicate_of=existing.id,
             )
         self._apply(pending)
+        if pending is not None and result.id is not None:
+            self._notify_saved([result.id])
         return result
 
     def _apply(self, pending: Prepared | None) -> None:
@@ -383,6 +388,11 @@ class Corpus:
             self._fp_cache[doc_id] = fp
         return fp
 
+    def forget(self, doc_id: int) -> None:
+        """Drop what is cached about a deleted (or restored) document: SQLite may give its id to the next
+        new document, which must not inherit the old fingerprint."""
+        self._fp_cache.pop(doc_id, None)
+
     async def ingest(self, item: TextInput) -> IngestResult:
         try:
             prepared = await self.prepare(item)
@@ -439,11 +449,19 @@ class Corpus:
                     results.append(result)
                     if pending is not None:
                         committed.append(pending)
+                    # Statistics move at once: the next text of the batch must see this one (story
+                    # fingerprints weigh words by how common they are).
+                    self._apply(pending)
         except Exception as exc:
             log.warning("batch of %d texts rolled back (%s); retrying one by one", len(items), exc)
+            # The in-memory statistics counted texts that are no longer there: read them again.
+            self.term_stats.loaded = False
+            self.vocab.loaded = False
             raise _BatchFailed from exc
-        for pending in committed:
-            self._apply(pending)
+        if committed:
+            self._notify_saved(
+                [r.id for r in results if r.id is not None and r.status is not Status.DUPLICATE]
+            )
         return results
 
     async def _ingest_safely(self, item: TextInput) -> IngestResult:
@@ -466,3 +484,10 @@ class Corpus:
                 result = await self.ingest(item)
                 added += result.status in (Status.ADDED, Status.NEAR_DUPLICATE)
         return added
+
+    def _notify_saved(self, doc_ids: list[int]) -> None:
+        for listener in list(self.on_saved):
+            try:
+                listener(doc_ids)
+            except Exception:
+                log.exception("a listener of saved documents failed")

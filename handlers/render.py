@@ -35,11 +35,13 @@ def short(text: str, limit: int) -> str:
 
 
 def source_line(doc: Document, locale: str) -> str:
-    when = fmt_date(doc.published, locale)
-    name = doc.source_name or _("unknown source")
+    when = html.quote(fmt_date(doc.published, locale))
+    name = doc.source_name or (_("source") if doc.url else None)
+    if name is None:
+        return when
     if doc.url:
-        return f"{html.quote(when)} · {html.link(html.quote(name), doc.url)}"
-    return f"{html.quote(when)} · {html.quote(name)}"
+        return f"{when} · {html.link(html.quote(name), doc.url)}"
+    return f"{when} · {html.quote(name)}"
 
 
 def search_header(result: SearchResult, page: int, pages: int) -> list[str]:

@@ -111,16 +111,23 @@ async def test_failed_save_leaves_nothing(corpus: Corpus) -> None:
     assert await corpus.db.int_scalar("SELECT count(*) FROM doc_bands") == 0
 
 
-async def test_story_fixtures_group_by_event_through_ingest(corpus: Corpus) -> None:
+@pytest.mark.parametrize("batched", [False, True])
+async def test_story_fixtures_group_by_event_through_ingest(corpus: Corpus, batched: bool) -> None:
     # The fixtures are named EVENT__OUTLET.txt: reports of one event must end up in one story, and
-    # different events (even on the same topic, days apart) in different stories.
+    # different events (even on the same topic, days apart) in different stories — whether texts come one
+    # at a time (chat uploads) or in batches (the CLI, zip uploads).
     from pathlib import Path
 
     folder = Path(__file__).parent / "fixtures" / "stories"
-    story_of: dict[str, int] = {}
     # In file-name order, not date order: texts reach the bot in any order.
-    for path in sorted(folder.glob("*.txt")):
-        result = await corpus.ingest(TextInput(path.read_text(encoding="utf-8"), source=path.name))
+    paths = sorted(folder.glob("*.txt"))
+    inputs = [TextInput(p.read_text(encoding="utf-8"), source=p.name) for p in paths]
+    if batched:
+        results = [r async for r in corpus.ingest_many(inputs)]
+    else:
+        results = [await corpus.ingest(i) for i in inputs]
+    story_of: dict[str, int] = {}
+    for path, result in zip(paths, results, strict=True):
         assert result.story_id is not None, result
         story_of[path.stem] = result.story_id
     events: dict[str, set[int]] = {}
