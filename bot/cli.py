@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
+from bot.analysis_pool import AnalysisPool
 from bot.corpus import IngestResult, Status, TextInput
 from bot.extract import ExtractFailure, Limits, extract_path
 from bot.services import Services
@@ -129,8 +130,10 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         items = _items(args.paths, limits, args.source_name, record)
-        async for _ in services.corpus.ingest_many(items, on_result=record):
-            pass
+        # A second core analyses texts while this process writes the database.
+        async with AnalysisPool(settings.min_text_chars, settings.max_text_chars) as pool:
+            async for _ in services.corpus.ingest_many(items, on_result=record, pool=pool):
+                pass
     finally:
         progress.close()
         await services.close()

@@ -6,10 +6,11 @@ import json
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from enum import StrEnum
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
@@ -28,6 +29,9 @@ from bot.vocabulary import Vocabulary
 from storage.db import Database
 from storage.documents import DocumentRepository
 from storage.models import Document, NewDocument
+
+if TYPE_CHECKING:
+    from bot.analysis_pool import AnalysisPool
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +73,8 @@ class TextInput:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A text analysed and ready to save: what an admin sees in the preview."""
+class Analysis:
+    """Everything about a text that needs no database: computed anywhere, even in another process."""
 
     input: TextInput
     title: str
@@ -84,6 +88,46 @@ class Prepared:
     words: tuple[str, ...]
     signature: bytes
     bands: tuple[int, ...]
+
+
+def analyse(item: TextInput, morph: Morphology, min_chars: int, max_chars: int) -> Analysis:
+    """Normalize, read the metadata, compute terms, fingerprints and signatures. Raises IngestError."""
+    meta = split_markers(item.text)
+    body = meta.text
+    if not body.strip():
+        raise IngestError("the text is empty")
+    if len(body) > max_chars:
+        raise IngestError(f"the text is {len(body)} characters long, the limit is {max_chars}")
+    if len(body) < min_chars:
+        raise IngestError(
+            f"the text is too short to be news ({len(body)} characters, at least {min_chars} needed)"
+        )
+    title = normalize_text(item.title) if item.title and item.title.strip() else meta.title
+    title = title or make_title(body)
+    published = (parse_date(item.date) if item.date else None) or meta.published or find_date(body)
+    lang = item.lang if item.lang in {"ru", "kk", "en"} else detect_language(body)
+    feats = features(body, title, morph)
+    sig = dedup.signature(feats.terms)
+    return Analysis(
+        input=item,
+        title=title,
+        text=body,
+        url=item.url or meta.url,
+        source_name=item.source_name,
+        published=published,
+        lang=lang,
+        content_hash=dedup.content_hash(body),
+        features=feats,
+        words=feats.words,
+        signature=dedup.to_blob(sig),
+        bands=dedup.bands(sig),
+    )
+
+
+@dataclass(frozen=True)
+class Prepared(Analysis):
+    """A text analysed and checked against the corpus, ready to save: what an admin sees in the preview."""
+
     duplicate: Document | None
     near_duplicate: Document | None
     near_similarity: float
@@ -203,44 +247,15 @@ class Corpus:
 
     async def prepare(self, item: TextInput) -> Prepared:
         """Analyse a text without saving it. Raises IngestError with a reason a person can act on."""
-        meta = split_markers(item.text)
-        body = meta.text
-        if not body.strip():
-            raise IngestError("the text is empty")
-        if len(body) > self.max_chars:
-            raise IngestError(f"the text is {len(body)} characters long, the limit is {self.max_chars}")
-        if len(body) < self.min_chars:
-            raise IngestError(
-                f"the text is too short to be news ({len(body)} characters, at least {self.min_chars} needed)"
-            )
-        title = normalize_text(item.title) if item.title and item.title.strip() else meta.title
-        title = title or make_title(body)
-        published = (parse_date(item.date) if item.date else None) or meta.published or find_date(body)
-        lang = item.lang if item.lang in {"ru", "kk", "en"} else detect_language(body)
-        url = item.url or meta.url
-        feats = features(body, title, self.morph)
-        sig = dedup.signature(feats.terms)
-        bands = dedup.bands(sig)
-        chash = dedup.content_hash(body)
-        duplicate = await self.repo.by_hash(chash)
-        near, near_sim = (None, 0.0) if duplicate else await self._near_duplicate(sig, bands)
-        return Prepared(
-            input=item,
-            title=title,
-            text=body,
-            url=url,
-            source_name=item.source_name,
-            published=published,
-            lang=lang,
-            content_hash=chash,
-            features=feats,
-            words=feats.words,
-            signature=dedup.to_blob(sig),
-            bands=bands,
-            duplicate=duplicate,
-            near_duplicate=near,
-            near_similarity=near_sim,
-        )
+        return await self._check(analyse(item, self.morph, self.min_chars, self.max_chars))
+
+    async def _check(self, a: Analysis) -> Prepared:
+        """The database half of preparing: is it a duplicate, or a republication of something stored?"""
+        duplicate = await self.repo.by_hash(a.content_hash)
+        sig = dedup.from_blob(a.signature)
+        near, near_sim = (None, 0.0) if duplicate else await self._near_duplicate(sig, a.bands)
+        values = {f.name: getattr(a, f.name) for f in fields(Analysis)}
+        return Prepared(**values, duplicate=duplicate, near_duplicate=near, near_similarity=near_sim)
 
     async def _near_duplicate(self, sig: object, bands: tuple[int, ...]) -> tuple[Document | None, float]:
         ids = await self.repo.band_candidates(bands)
@@ -401,16 +416,20 @@ class Corpus:
         return await self.save(prepared)
 
     async def ingest_many(
-        self, items: Iterable[TextInput], on_result: Callable[[IngestResult], None] | None = None
+        self,
+        items: Iterable[TextInput],
+        on_result: Callable[[IngestResult], None] | None = None,
+        pool: AnalysisPool | None = None,
     ) -> AsyncIterator[IngestResult]:
         """Ingest many texts, a batch per transaction (much faster than one commit each).
 
-        Each text is still all-or-nothing: a savepoint per text, so a failure in one rolls back only it,
-        and one bad item never stops the rest.
+        With a `pool`, texts are analysed in a worker process ahead of the database work. Each text is
+        still all-or-nothing, and one bad item never stops the rest (see `_ingest_batch`).
         """
-        batch: list[TextInput] = []
-        for item in items:
-            batch.append(item)
+        pairs = pool.map(items) if pool is not None else self._analyse_here(items)
+        batch: list[tuple[TextInput, Analysis | Exception]] = []
+        async for pair in pairs:
+            batch.append(pair)
             if len(batch) >= BATCH_SIZE:
                 for result in await self._ingest_batch(batch):
                     if on_result:
@@ -422,29 +441,44 @@ class Corpus:
                 on_result(result)
             yield result
 
-    async def _ingest_batch(self, items: list[TextInput]) -> list[IngestResult]:
+    async def _analyse_here(
+        self, items: Iterable[TextInput]
+    ) -> AsyncIterator[tuple[TextInput, Analysis | Exception]]:
+        for item in items:
+            try:
+                yield item, analyse(item, self.morph, self.min_chars, self.max_chars)
+            except Exception as exc:
+                yield item, exc
+
+    async def _ingest_batch(self, pairs: list[tuple[TextInput, Analysis | Exception]]) -> list[IngestResult]:
         try:
-            return await self._ingest_batch_at_once(items)
+            return await self._ingest_batch_at_once(pairs)
         except _BatchFailed:
             # Something failed while saving: the batch was rolled back whole; now each text gets its own
             # transaction, so only the faulty one is lost (and reported).
-            return [await self._ingest_safely(item) for item in items]
+            return [await self._ingest_safely(item, analysis) for item, analysis in pairs]
 
-    async def _ingest_batch_at_once(self, items: list[TextInput]) -> list[IngestResult]:
+    def _analysis_failure(self, item: TextInput, analysis: Analysis | Exception) -> IngestResult | None:
+        if isinstance(analysis, IngestError):
+            return _failed(item, analysis.reason)
+        if isinstance(analysis, Exception):
+            log.error("analysis failed for %s", item.source, exc_info=analysis)
+            return _failed(item, INTERNAL_ERROR)
+        return None
+
+    async def _ingest_batch_at_once(
+        self, pairs: list[tuple[TextInput, Analysis | Exception]]
+    ) -> list[IngestResult]:
         results: list[IngestResult] = []
         committed: list[Prepared] = []
         try:
             async with self.db.transaction() as tx:
-                for item in items:
-                    try:
-                        prepared = await self.prepare(item)
-                    except IngestError as exc:
-                        results.append(_failed(item, exc.reason))
+                for item, analysis in pairs:
+                    failure = self._analysis_failure(item, analysis)
+                    if failure is not None or isinstance(analysis, Exception):
+                        results.append(failure or _failed(item, INTERNAL_ERROR))
                         continue
-                    except Exception:
-                        log.exception("ingest failed for %s", item.source)
-                        results.append(_failed(item, INTERNAL_ERROR))
-                        continue
+                    prepared = await self._check(analysis)
                     result, pending = await self._save(prepared, tx)
                     results.append(result)
                     if pending is not None:
@@ -453,7 +487,7 @@ class Corpus:
                     # fingerprints weigh words by how common they are).
                     self._apply(pending)
         except Exception as exc:
-            log.warning("batch of %d texts rolled back (%s); retrying one by one", len(items), exc)
+            log.warning("batch of %d texts rolled back (%s); retrying one by one", len(pairs), exc)
             # The in-memory statistics counted texts that are no longer there: read them again.
             self.term_stats.loaded = False
             self.vocab.loaded = False
@@ -464,9 +498,12 @@ class Corpus:
             )
         return results
 
-    async def _ingest_safely(self, item: TextInput) -> IngestResult:
+    async def _ingest_safely(self, item: TextInput, analysis: Analysis | Exception) -> IngestResult:
+        failure = self._analysis_failure(item, analysis)
+        if failure is not None or isinstance(analysis, Exception):
+            return failure or _failed(item, INTERNAL_ERROR)
         try:
-            return await self.ingest(item)
+            return await self.save(await self._check(analysis))
         except Exception:
             log.exception("ingest failed for %s", item.source)
             return _failed(item, INTERNAL_ERROR)

@@ -136,3 +136,22 @@ async def test_story_fixtures_group_by_event_through_ingest(corpus: Corpus, batc
     assert all(len(stories) == 1 for stories in events.values()), sorted(events.items())
     firsts = [next(iter(s)) for s in events.values()]
     assert len(firsts) == len(set(firsts)), sorted(events.items())
+
+
+async def test_bulk_ingest_with_a_worker_process(corpus: Corpus) -> None:
+    from bot.analysis_pool import AnalysisPool
+
+    items = [
+        TextInput(DECREE, source="a"),
+        TextInput("коротко", source="short"),
+        TextInput(COUNCIL, source="b"),
+        TextInput(DECREE, source="again"),
+    ]
+    async with AnalysisPool(corpus.min_chars + 10, corpus.max_chars) as pool:
+        results = [r async for r in corpus.ingest_many(items, pool=pool)]
+    assert [r.status for r in results] == [Status.ADDED, Status.FAILED, Status.ADDED, Status.DUPLICATE]
+    assert results[1].reason is not None
+    assert "too short" in results[1].reason
+    found = await corpus.repo.get(results[0].id or 0)
+    assert found is not None
+    assert found.published == date(2025, 9, 15)
