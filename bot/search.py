@@ -17,6 +17,7 @@ from functools import cached_property
 
 from bot.corpus import Corpus
 from bot.text.morph import fold, iter_tokens
+from storage.documents import matching_among
 from storage.models import Alternatives, Document, TermQuery
 
 MAX_QUERY_CHARS = 500
@@ -519,8 +520,31 @@ async def similar_documents(service: SearchService, doc: Document) -> list[Docum
     found: list[Document] = []
     if terms:
         query = TermQuery(required=tuple(Alternatives(phrases=((t,),)) for t in terms), any_of=True)
-        scored = await service.repo.search(query, limit=SIMILAR_LIMIT)
         seen = {doc.id, *(d.id for d in story)}
-        ids = [s.id for s in scored if s.id not in seen]
-        found = await service.repo.get_many(ids)
+        ranked = await service.repo.search_documents(query, limit=SIMILAR_LIMIT)
+        found = [d for d, _ in ranked if d.id not in seen]
     return (story + found)[:SIMILAR_LIMIT]
+
+
+async def topic_matches(service: SearchService, topic: str, ids: Sequence[int]) -> set[int]:
+    """Which of `ids` a subscriber's topic filter lets through.
+
+    The filter is written like a search (same morphology, "phrases", prefix*, -exclusions) but its words
+    are alternatives: a digest on «криптовалюта блокчейн» wants texts about either. An empty filter, or one
+    made only of exclusions, starts from every document.
+    """
+    if not ids:
+        return set()
+    parsed = parse_query(topic)
+    positive = [i for i in parsed.positive if len(i.words) > 1 or i.prefix or i.words[0] not in STOPWORDS]
+    positive = positive or parsed.positive
+    allowed = set(ids)
+    if positive:
+        alternatives = tuple([await service._alternatives(i) for i in positive])
+        allowed = await matching_among(service.repo, TermQuery(required=alternatives, any_of=True), ids)
+    if parsed.negative and allowed:
+        excluded = tuple([await service._alternatives(i) for i in parsed.negative])
+        allowed -= await matching_among(
+            service.repo, TermQuery(required=excluded, any_of=True), sorted(allowed)
+        )
+    return allowed

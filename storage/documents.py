@@ -15,7 +15,6 @@ from storage.models import (
     Document,
     FeatureRow,
     NewDocument,
-    ScoredId,
     TermQuery,
 )
 
@@ -252,33 +251,18 @@ class DocumentRepository:
 
     # -- search ---------------------------------------------------------------------------------------
 
-    async def search(
-        self, query: TermQuery, limit: int, offset: int = 0, by_recency: bool = False
-    ) -> list[ScoredId]:
-        """Matching ids, best first by BM25 — or newest first when every clause is common (see service)."""
-        match = compile_match(query)
-        if by_recency:
-            sql = "SELECT rowid, 0.0 FROM doc_fts WHERE doc_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?"
-        else:
-            sql = (
-                f"SELECT rowid, {_BM25} AS score FROM doc_fts WHERE doc_fts MATCH ? "
-                "ORDER BY score, rowid DESC LIMIT ? OFFSET ?"
-            )
-        rows = await self.db.fetchall(sql, (match, limit, offset))
-        return [ScoredId(int(r[0]), -float(r[1])) for r in rows]
-
     async def search_documents(
         self, query: TermQuery, limit: int, offset: int = 0, by_recency: bool = False
     ) -> list[tuple[Document, float]]:
-        """Like `search`, with the documents themselves (one round trip instead of two)."""
+        """Matching documents, best first by BM25 — or newest first when every clause is common (the
+        service decides). Ranked and cut in the index first; only the page's documents are then read."""
         columns = ", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(","))
         order = "rowid DESC" if by_recency else "score, rowid DESC"
         score = "0.0" if by_recency else _BM25
-        # Rank and cut in the index first; only the page's documents are then read.
         rows = await self.db.fetchall(
             f"SELECT {columns}, m.score AS score FROM ("
             f"SELECT rowid, {score} AS score FROM doc_fts WHERE doc_fts MATCH ? ORDER BY {order} LIMIT ? OFFSET ?"
-            f") AS m JOIN documents d ON d.id = m.rowid ORDER BY {'m.rowid DESC' if by_recency else 'm.score, m.rowid DESC'}",
+            f") AS m JOIN documents d ON d.id = m.rowid ORDER BY m.{order.replace(', rowid', ', m.rowid')}",
             (compile_match(query), limit, offset),
         )
         return [(_row_to_document(r), -float(r["score"])) for r in rows]
@@ -556,3 +540,43 @@ class RestoreConflict(Exception):
     def __init__(self, existing_id: int) -> None:
         super().__init__(f"the same text is stored as document {existing_id}")
         self.existing_id = existing_id
+
+
+# -- digests: what is new after a subscriber's cursor ------------------------------------------------------
+# Document ids only grow, so "after this id" is "saved since": a cursor per subscriber is one integer.
+
+
+async def latest_visible_id(repo: DocumentRepository) -> int:
+    return await repo.db.int_scalar("SELECT coalesce(max(id), 0) FROM documents WHERE hidden = 0")
+
+
+async def cursor_before_latest(repo: DocumentRepository, count: int) -> int:
+    """A cursor with the `count` most recently saved visible documents after it (0 when there are fewer)."""
+    return await repo.db.int_scalar(
+        "SELECT coalesce((SELECT id FROM documents WHERE hidden = 0 ORDER BY id DESC LIMIT 1 OFFSET ?), 0)",
+        (max(0, count),),
+    )
+
+
+async def visible_after(repo: DocumentRepository, cursor: int, limit: int) -> list[Document]:
+    """Visible documents saved after `cursor`, the most recently saved first, at most `limit`."""
+    rows = await repo.db.fetchall(
+        f"SELECT {_COLUMNS} FROM documents WHERE hidden = 0 AND id > ? ORDER BY id DESC LIMIT ?",
+        (cursor, limit),
+    )
+    return [_row_to_document(r) for r in rows]
+
+
+async def matching_among(repo: DocumentRepository, query: TermQuery, ids: Sequence[int]) -> set[int]:
+    """Which of `ids` the query matches (hidden documents are not in the index, so never)."""
+    found: set[int] = set()
+    match = compile_match(query)
+    chunk = 500
+    for start in range(0, len(ids), chunk):
+        part = list(ids[start : start + chunk])
+        marks = ",".join("?" * len(part))
+        rows = await repo.db.fetchall(
+            f"SELECT rowid FROM doc_fts WHERE doc_fts MATCH ? AND rowid IN ({marks})", (match, *part)
+        )
+        found.update(int(r[0]) for r in rows)
+    return found

@@ -9,8 +9,10 @@ from __future__ import annotations
 MIGRATIONS: list[str] = [
     # 1: documents, their full-text index of terms, near-duplicate bands, vocabulary for typo/translit help.
     """
+    -- AUTOINCREMENT: an id is never reused after a delete, so deep links, buttons and digest cursors
+    -- (which rely on ids only growing) never point at another text.
     CREATE TABLE documents (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         title TEXT NOT NULL,
         text TEXT NOT NULL,
         url TEXT,
@@ -114,5 +116,60 @@ MIGRATIONS: list[str] = [
         source_name TEXT
     );
     CREATE INDEX pending_uploads_created ON pending_uploads(created_at);
+    """,
+    # 5: digests. A subscription per chat (a person's private chat or a channel) with its schedule, filter
+    # and cursor; each digest as sent; the delivery ledger, one row per (digest, chat), whose state is what
+    # makes a broadcast resumable after a crash without sending anything twice.
+    """
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('person', 'channel')),
+        title TEXT NOT NULL DEFAULT '',
+        added_by INTEGER,
+        language TEXT NOT NULL,
+        frequency TEXT NOT NULL CHECK (frequency IN ('daily', 'weekly', 'instant')),
+        weekday INTEGER CHECK (weekday BETWEEN 0 AND 6),
+        local_time TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        filter_query TEXT NOT NULL DEFAULT '',
+        paused INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        inactive_reason TEXT,
+        -- the highest document id already considered for this chat: its next digest starts after it
+        cursor INTEGER NOT NULL DEFAULT 0,
+        next_due_utc TEXT,
+        last_digest_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX subscriptions_due ON subscriptions(next_due_utc) WHERE active = 1 AND paused = 0;
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        language TEXT NOT NULL,
+        filter_query TEXT NOT NULL DEFAULT '',
+        cursor_from INTEGER NOT NULL,
+        cursor_to INTEGER NOT NULL,
+        stories TEXT NOT NULL,
+        text TEXT NOT NULL,
+        reply_markup TEXT
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+        chat_id INTEGER NOT NULL,
+        subscription_id INTEGER REFERENCES subscriptions(id) ON DELETE SET NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'blocked', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        message_id INTEGER,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (digest_id, chat_id)
+    );
+    CREATE INDEX deliveries_open ON deliveries(id) WHERE state IN ('pending', 'sending');
+    CREATE INDEX deliveries_state ON deliveries(state, updated_at);
     """,
 ]

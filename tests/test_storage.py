@@ -72,3 +72,15 @@ def test_match_expression_quotes_everything() -> None:
         excluded=(Alternatives(phrases=(("x",),), prefix=True),),
     )
     assert compile_match(query) == '(("a""b" OR "near and")) NOT (("x"*))'
+
+
+async def test_document_ids_are_never_reused(tmp_path: Path) -> None:
+    async with Database(tmp_path / "ids.db") as db:
+        insert = (
+            "INSERT INTO documents (title, text, lang, content_hash, created_at, updated_at) "
+            "VALUES ('t', 'b', 'ru', ?, 'x', 'x') RETURNING id"
+        )
+        first = (await db.write(insert, ("h1",)))[0][0]
+        await db.write("DELETE FROM documents WHERE id = ?", (first,))
+        second = (await db.write(insert, ("h2",)))[0][0]
+        assert second > first
