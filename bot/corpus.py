@@ -403,10 +403,14 @@ class Corpus:
             self._fp_cache[doc_id] = fp
         return fp
 
-    def forget(self, doc_id: int) -> None:
-        """Drop what is cached about a deleted (or restored) document: SQLite may give its id to the next
-        new document, which must not inherit the old fingerprint."""
-        self._fp_cache.pop(doc_id, None)
+    def indexed(self, terms: Iterable[str], words: Iterable[str] = ()) -> None:
+        """Terms an admin put (back) into the index: a shown or restored text, a new title. The in-memory
+        frequencies must know them, or search would take them for words no text has. A term counted twice
+        only looks a little more common than it is."""
+        if self.term_stats.loaded:
+            self.term_stats.df.update(set(terms))
+        if self.vocab.loaded:
+            self.vocab.add(words)
 
     async def ingest(self, item: TextInput) -> IngestResult:
         try:

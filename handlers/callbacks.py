@@ -55,3 +55,127 @@ class SetLanguage(CallbackData, prefix="lang"):
 
 class Noop(CallbackData, prefix="x"):
     pass
+
+
+# --- admins (handlers/admin.py); every handler checks ADMIN_IDS, whatever the data says -----------------
+
+
+class PreviewAction(StrEnum):
+    SAVE = "s"
+    TITLE = "t"
+    DATE = "d"
+    CANCEL = "c"
+
+
+class UploadPreview(CallbackData, prefix="aup"):
+    """A button under the preview of an uploaded text (pending_id: the row in pending_uploads)."""
+
+    action: PreviewAction
+    pending_id: int
+
+
+class DocAction(StrEnum):
+    CARD = "o"
+    HIDE = "h"
+    SHOW = "v"
+    DELETE = "x"
+    CONFIRM_DELETE = "y"
+    UNDO = "u"
+    TITLE = "t"
+    DATE = "d"
+    SOURCE = "s"
+
+
+class AdminBack(StrEnum):
+    """Where an admin's card goes back to: the /docs list, a reader's list, or nowhere."""
+
+    NONE = "n"
+    DOCS = "a"
+    SEARCH = "s"
+    LATEST = "l"
+    SIMILAR = "r"
+
+
+class AdminDoc(CallbackData, prefix="adoc"):
+    action: DocAction
+    doc_id: int
+    back: AdminBack = AdminBack.NONE
+    ref: int = 0
+    page: int = 0
+
+
+class AdminDocsPage(CallbackData, prefix="alist"):
+    """A page of /docs; ref is the saved query's id (0: the whole corpus)."""
+
+    ref: int
+    page: int
+
+
+class AuditLogPage(CallbackData, prefix="alog"):
+    page: int
+
+
+# --- subscriptions and digests (handlers/subscriptions.py) ----------------------------------------------
+# `chat` is whose subscription a button changes: 0 for the presser's own, a channel's id for a channel
+# (admins only, checked by the handler). `wizard`: part of the /subscribe walk-through, which goes on to
+# the next question; otherwise the button changes one setting and shows the settings again.
+
+
+class SubFrequency(CallbackData, prefix="sf"):
+    value: str  # storage.subscriptions.Frequency
+    chat: int = 0
+    wizard: bool = False
+
+
+class SubDay(CallbackData, prefix="sd"):
+    day: int  # 0 = Monday
+    chat: int = 0
+    wizard: bool = False
+
+
+class SubTime(CallbackData, prefix="st"):
+    value: str  # "0900"; "" asks to type one
+    chat: int = 0
+    wizard: bool = False
+
+
+class SubZone(CallbackData, prefix="sz"):
+    index: int  # into bot.schedule.COMMON_ZONES; -1 asks to type one
+    chat: int = 0
+    wizard: bool = False
+
+
+class TopicAction(StrEnum):
+    ALL = "a"  # no filter
+    KEEP = "k"
+    TYPE = "t"
+
+
+class SubTopic(CallbackData, prefix="sq"):
+    action: TopicAction
+    chat: int = 0
+    wizard: bool = False
+
+
+class SubAction(StrEnum):
+    SHOW = "s"
+    FREQUENCY = "f"
+    DAY = "d"
+    TIME = "t"
+    ZONE = "z"
+    TOPIC = "q"
+    PAUSE = "p"
+    RESUME = "r"
+    UNSUBSCRIBE = "u"
+
+
+class SubMenu(CallbackData, prefix="ss"):
+    action: SubAction
+    chat: int = 0
+
+
+class DigestMore(CallbackData, prefix="dg"):
+    """ "Show the rest" under a digest: the stories from `start` on."""
+
+    digest_id: int
+    start: int

@@ -328,21 +328,31 @@ class DocumentRepository:
         return {str(k): float(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
     async def story_candidates(
-        self, keys: Sequence[str], start: date | None, end: date | None, limit: int
+        self, keys: Sequence[str], start: date | None, end: date | None, limit: int, per_key: int = 60
     ) -> list[FeatureRow]:
-        """Documents in the date window (or undated ones) sharing the most strong keys with a new one."""
+        """Documents in the date window (or undated ones) sharing the most strong keys with a new one.
+
+        Each key contributes at most `per_key` documents: a key that most documents share (the city's
+        name) would otherwise make every lookup read thousands of rows on a large corpus.
+        """
         if not keys:
             return []
-        marks = ",".join("?" * len(keys))
         if start is None or end is None:
-            window, params = "published = ''", list(keys)
+            window, bounds = "published = ''", []
         else:
-            window, params = "published BETWEEN ? AND ?", [*keys, start.isoformat(), end.isoformat()]
+            window, bounds = "published BETWEEN ? AND ?", [start.isoformat(), end.isoformat()]
+        per_key_sql = (
+            f"SELECT doc_id FROM (SELECT doc_id FROM story_keys WHERE key = ? AND {window} "
+            "ORDER BY published DESC LIMIT ?)"
+        )
+        union = " UNION ALL ".join([per_key_sql] * len(keys))
+        params: list[object] = []
+        for key in keys:
+            params += [key, *bounds, per_key]
         rows = await self.db.fetchall(
             "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
             "JOIN doc_features f ON f.doc_id = d.id WHERE d.id IN ("
-            f"SELECT doc_id FROM story_keys WHERE key IN ({marks}) AND {window} "
-            "GROUP BY doc_id ORDER BY count(*) DESC, doc_id DESC LIMIT ?)",
+            f"SELECT doc_id FROM ({union}) GROUP BY doc_id ORDER BY count(*) DESC, doc_id DESC LIMIT ?)",
             (*params, limit),
         )
         return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]

@@ -34,3 +34,16 @@ class ReportRepository:
             (days,),
         )
         return [(date.fromisoformat(r[0]), int(r[1])) for r in rows]
+
+    async def subscribers_per_day(self) -> list[tuple[date, int]]:
+        """Change of the number of people subscribed to digests, per day, oldest first: +1 on the day a
+        subscription was made, -1 on the day it ended (its last update)."""
+        rows = await self.db.fetchall(
+            "SELECT day, sum(n) FROM ("
+            "SELECT substr(created_at, 1, 10) AS day, count(*) AS n FROM subscriptions "
+            "WHERE kind = 'person' GROUP BY day "
+            "UNION ALL SELECT substr(updated_at, 1, 10) AS day, -count(*) AS n FROM subscriptions "
+            "WHERE kind = 'person' AND active = 0 GROUP BY day"
+            ") GROUP BY day ORDER BY day"
+        )
+        return [(date.fromisoformat(r[0]), int(r[1])) for r in rows]

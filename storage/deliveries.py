@@ -1,0 +1,302 @@
+"""Digests as sent, and the delivery ledger: one row per (digest, chat) and its state.
+
+    pending ──► sending ──► sent
+       ▲           │──────► failed      (gave up after retries, or a permanent error)
+       └─ retry ◄──┤──────► blocked     (the chat is gone for us: blocked, kicked, deactivated, not found)
+                   └──────► cancelled   (the subscription stopped or paused before its turn came)
+
+A row is `sending` only while its request is in flight, so after a crash `sending` means "in doubt".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from storage.db import Database
+from storage.subscriptions import to_db_time
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+
+
+IN_DOUBT = "in doubt: the process stopped while the request was in flight"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A subscription to deliver a digest to, and where its cursor and next due time move with it."""
+
+    subscription_id: int | None
+    chat_id: int
+    cursor: int
+    next_due: datetime | None
+
+
+@dataclass(frozen=True)
+class NewDigest:
+    language: str
+    filter_query: str
+    cursor_from: int
+    cursor_to: int
+    stories: str  # JSON, for "show the rest" and for the record
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str  # HTML
+    reply_markup: str | None  # JSON of an InlineKeyboardMarkup
+
+
+@dataclass(frozen=True)
+class StoredDigest:
+    id: int
+    created_at: datetime
+    language: str
+    filter_query: str
+    cursor_from: int
+    cursor_to: int
+    stories: str
+    text: str
+    reply_markup: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    digest_id: int
+    chat_id: int
+    subscription_id: int | None
+    state: State
+    attempts: int
+    message_id: int | None
+    last_error: str | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+_DELIVERY = "id, digest_id, chat_id, subscription_id, state, attempts, message_id, last_error"
+
+
+class DeliveryRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- enqueueing ---------------------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        digest: NewDigest,
+        render: Callable[[int], Rendered],
+        targets: Sequence[Target],
+        now: datetime,
+    ) -> int:
+        """Store a digest, its ledger rows and each subscription's new cursor and due time in one
+        transaction: either all of them are queued and moved on, or nothing happened.
+
+        `render` gets the new digest's id (its buttons refer to it) and must not block.
+        """
+        stamp = to_db_time(now)
+        async with self.db.transaction() as tx:
+            cur = await tx.execute(
+                "INSERT INTO digests (created_at, language, filter_query, cursor_from, cursor_to, stories, "
+                "text) VALUES (?, ?, ?, ?, ?, ?, '')",
+                (
+                    stamp,
+                    digest.language,
+                    digest.filter_query,
+                    digest.cursor_from,
+                    digest.cursor_to,
+                    digest.stories,
+                ),
+            )
+            digest_id = cur.lastrowid
+            assert digest_id is not None
+            await cur.close()
+            rendered = render(digest_id)
+            await tx.execute(
+                "UPDATE digests SET text = ?, reply_markup = ? WHERE id = ?",
+                (rendered.text, rendered.reply_markup, digest_id),
+            )
+            await tx.executemany(
+                "UPDATE subscriptions SET cursor = max(cursor, ?), next_due_utc = ?, last_digest_at = ?, "
+                "updated_at = ? WHERE id = ?",
+                [
+                    (t.cursor, to_db_time(t.next_due), stamp, stamp, t.subscription_id)
+                    for t in targets
+                    if t.subscription_id is not None
+                ],
+            )
+            await tx.executemany(
+                "INSERT OR IGNORE INTO deliveries (digest_id, chat_id, subscription_id, state, created_at, "
+                "updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+                [(digest_id, t.chat_id, t.subscription_id, stamp, stamp) for t in targets],
+            )
+        return digest_id
+
+    # -- the engine's side ----------------------------------------------------------------------------------
+
+    async def recover_in_doubt(self) -> int:
+        """Rows left `sending` by a process that died. Their request had been handed to Telegram, which has
+        no way to ask whether it arrived; once written, it nearly always did, so they count as sent (never
+        twice) and are marked, so that /stats can tell."""
+        rows = await self.db.write(
+            "UPDATE deliveries SET state = 'sent', last_error = ?, updated_at = ? WHERE state = 'sending' "
+            "RETURNING id",
+            (IN_DOUBT, _now()),
+        )
+        return len(rows)
+
+    async def pending(self, after_id: int, limit: int) -> list[Delivery]:
+        rows = await self.db.fetchall(
+            f"SELECT {_DELIVERY} FROM deliveries WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        )
+        return [_delivery(r) for r in rows]
+
+    async def payload(self, digest_id: int) -> Rendered | None:
+        row = await self.db.fetchone("SELECT text, reply_markup FROM digests WHERE id = ?", (digest_id,))
+        return Rendered(row[0], row[1]) if row is not None else None
+
+    async def mark_sending(self, delivery_id: int) -> bool:
+        """Claim a pending row right before its request; False when it is no longer pending or its
+        subscription has stopped or paused meanwhile (then the caller cancels it)."""
+        rows = await self.db.write(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+            "WHERE id = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM subscriptions s "
+            "WHERE s.id = deliveries.subscription_id AND (s.active = 0 OR s.paused = 1)) RETURNING id",
+            (_now(), delivery_id),
+        )
+        return bool(rows)
+
+    async def mark_sent(self, delivery_id: int, message_id: int) -> None:
+        await self.db.write(
+            "UPDATE deliveries SET state = 'sent', message_id = ?, last_error = NULL, updated_at = ? "
+            "WHERE id = ?",
+            (message_id, _now(), delivery_id),
+        )
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None:
+        """(delivery id, message id) pairs, in one transaction."""
+        now = _now()
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE deliveries SET state = 'sent', message_id = ?, last_error = NULL, updated_at = ? "
+                "WHERE id = ?",
+                [(message_id, now, delivery_id) for delivery_id, message_id in sent],
+            )
+
+    async def mark_retry(self, delivery_id: int, error: str) -> None:
+        await self._set(delivery_id, State.PENDING, error)
+
+    async def mark_failed(self, delivery_id: int, error: str) -> None:
+        await self._set(delivery_id, State.FAILED, error)
+
+    async def mark_cancelled(self, delivery_id: int, reason: str) -> None:
+        await self.db.write(
+            "UPDATE deliveries SET state = 'cancelled', last_error = ?, updated_at = ? "
+            "WHERE id = ? AND state = 'pending'",
+            (reason[:500], _now(), delivery_id),
+        )
+
+    async def mark_blocked(self, delivery_id: int, subscription_id: int | None, reason: str) -> None:
+        """The chat refuses us for good: the row is closed and the subscription kept, inactive, with why."""
+        now = _now()
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE deliveries SET state = 'blocked', last_error = ?, updated_at = ? WHERE id = ?",
+                (reason[:500], now, delivery_id),
+            )
+            if subscription_id is not None:
+                await tx.execute(
+                    "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? "
+                    "WHERE id = ? AND active = 1",
+                    (reason[:100], now, subscription_id),
+                )
+
+    async def _set(self, delivery_id: int, state: State, error: str) -> None:
+        await self.db.write(
+            "UPDATE deliveries SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
+            (state.value, error[:500], _now(), delivery_id),
+        )
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    async def digest(self, digest_id: int) -> StoredDigest | None:
+        row = await self.db.fetchone(
+            "SELECT id, created_at, language, filter_query, cursor_from, cursor_to, stories, text, "
+            "reply_markup FROM digests WHERE id = ?",
+            (digest_id,),
+        )
+        if row is None:
+            return None
+        return StoredDigest(
+            id=row[0],
+            created_at=datetime.fromisoformat(row[1]),
+            language=row[2],
+            filter_query=row[3],
+            cursor_from=row[4],
+            cursor_to=row[5],
+            stories=row[6],
+            text=row[7],
+            reply_markup=row[8],
+        )
+
+    async def for_digest(self, digest_id: int) -> list[Delivery]:
+        rows = await self.db.fetchall(
+            f"SELECT {_DELIVERY} FROM deliveries WHERE digest_id = ? ORDER BY id", (digest_id,)
+        )
+        return [_delivery(r) for r in rows]
+
+    async def for_chat(self, chat_id: int) -> list[Delivery]:
+        rows = await self.db.fetchall(
+            f"SELECT {_DELIVERY} FROM deliveries WHERE chat_id = ? ORDER BY id", (chat_id,)
+        )
+        return [_delivery(r) for r in rows]
+
+    async def counts(self) -> dict[State, int]:
+        rows = await self.db.fetchall("SELECT state, count(*) FROM deliveries GROUP BY state")
+        return {State(r[0]): int(r[1]) for r in rows}
+
+    async def in_doubt_count(self) -> int:
+        return await self.db.int_scalar("SELECT count(*) FROM deliveries WHERE last_error = ?", (IN_DOUBT,))
+
+    async def has_open(self) -> bool:
+        return bool(
+            await self.db.scalar("SELECT 1 FROM deliveries WHERE state IN ('pending', 'sending') LIMIT 1")
+        )
+
+    async def purge(self, before: datetime) -> int:
+        """Forget digests older than `before` once every delivery of theirs is settled (the ledger rows go
+        with them); the ledger would otherwise grow by a row per subscriber per digest forever."""
+        rows = await self.db.write(
+            "DELETE FROM digests WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d "
+            "WHERE d.digest_id = digests.id AND d.state IN ('pending', 'sending')) RETURNING id",
+            (to_db_time(before),),
+        )
+        return len(rows)
+
+
+def _delivery(r: aiosqlite.Row) -> Delivery:
+    return Delivery(
+        id=r[0],
+        digest_id=r[1],
+        chat_id=r[2],
+        subscription_id=r[3],
+        state=State(r[4]),
+        attempts=r[5],
+        message_id=r[6],
+        last_error=r[7],
+    )

@@ -1,0 +1,265 @@
+"""Subscriptions to digests: one per chat (a person's private chat or a channel), with schedule and cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from storage.db import Database
+
+
+class Kind(StrEnum):
+    PERSON = "person"
+    CHANNEL = "channel"
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    INSTANT = "instant"
+
+
+def to_db_time(value: datetime | None) -> str | None:
+    """UTC, to the second, one fixed format: stored times then compare correctly as strings."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("times are stored timezone-aware")
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _from_db_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    chat_id: int
+    kind: Kind
+    title: str
+    added_by: int | None
+    # For a person, their current interface language (/lang) when they chose one, else the one stored here.
+    language: str
+    frequency: Frequency
+    weekday: int | None  # 0 = Monday, for weekly digests
+    local_time: str  # "HH:MM" in `timezone`
+    timezone: str  # an IANA name or "UTC+05:30"
+    filter_query: str
+    paused: bool
+    active: bool
+    inactive_reason: str | None
+    cursor: int
+    next_due: datetime | None
+    last_digest_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    chat_id: int
+    kind: Kind
+    language: str
+    frequency: Frequency
+    local_time: str
+    timezone: str
+    cursor: int
+    next_due: datetime | None
+    weekday: int | None = None
+    filter_query: str = ""
+    title: str = ""
+    added_by: int | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionCounts:
+    people: int  # active, including paused
+    channels: int
+    paused: int
+    inactive: dict[str, int]  # reason → how many (blocked, kicked, unsubscribed, …)
+
+
+_SELECT = (
+    "SELECT s.id, s.chat_id, s.kind, s.title, s.added_by, "
+    "coalesce(CASE WHEN s.kind = 'person' THEN u.language END, s.language) AS language, "
+    "s.frequency, s.weekday, s.local_time, s.timezone, s.filter_query, s.paused, s.active, "
+    "s.inactive_reason, s.cursor, s.next_due_utc, s.last_digest_at, s.created_at, s.updated_at "
+    "FROM subscriptions s LEFT JOIN users u ON u.user_id = s.chat_id"
+)
+
+
+def _row(r: aiosqlite.Row) -> Subscription:
+    next_due = _from_db_time(r[15])
+    created = _from_db_time(r[17])
+    updated = _from_db_time(r[18])
+    assert created is not None and updated is not None
+    return Subscription(
+        id=r[0],
+        chat_id=r[1],
+        kind=Kind(r[2]),
+        title=r[3],
+        added_by=r[4],
+        language=r[5],
+        frequency=Frequency(r[6]),
+        weekday=r[7],
+        local_time=r[8],
+        timezone=r[9],
+        filter_query=r[10],
+        paused=bool(r[11]),
+        active=bool(r[12]),
+        inactive_reason=r[13],
+        cursor=r[14],
+        next_due=next_due,
+        last_digest_at=_from_db_time(r[16]),
+        created_at=created,
+        updated_at=updated,
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SubscriptionRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int) -> Subscription | None:
+        row = await self.db.fetchone(f"{_SELECT} WHERE s.chat_id = ?", (chat_id,))
+        return _row(row) if row is not None else None
+
+    async def get_many(self, chat_ids: Sequence[int]) -> list[Subscription]:
+        if not chat_ids:
+            return []
+        marks = ",".join("?" * len(chat_ids))
+        rows = await self.db.fetchall(f"{_SELECT} WHERE s.chat_id IN ({marks}) ORDER BY s.id", list(chat_ids))
+        return [_row(r) for r in rows]
+
+    async def upsert(self, new: NewSubscription) -> Subscription:
+        """Create the chat's subscription, or start over an existing one (active, unpaused, these settings)."""
+        now = _now()
+        await self.db.write(
+            "INSERT INTO subscriptions (chat_id, kind, title, added_by, language, frequency, weekday, "
+            "local_time, timezone, filter_query, cursor, next_due_utc, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(chat_id) DO UPDATE SET "
+            "kind = excluded.kind, title = excluded.title, added_by = excluded.added_by, "
+            "language = excluded.language, frequency = excluded.frequency, weekday = excluded.weekday, "
+            "local_time = excluded.local_time, timezone = excluded.timezone, "
+            "filter_query = excluded.filter_query, cursor = excluded.cursor, "
+            "next_due_utc = excluded.next_due_utc, paused = 0, active = 1, inactive_reason = NULL, "
+            "updated_at = excluded.updated_at",
+            self._params(new, now),
+        )
+        found = await self.get(new.chat_id)
+        assert found is not None
+        return found
+
+    async def add_many(self, items: Sequence[NewSubscription]) -> None:
+        """Many new subscriptions in one transaction (imports, benchmarks); existing chats are left alone."""
+        now = _now()
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "INSERT OR IGNORE INTO subscriptions (chat_id, kind, title, added_by, language, frequency, "
+                "weekday, local_time, timezone, filter_query, cursor, next_due_utc, created_at, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [self._params(item, now) for item in items],
+            )
+
+    @staticmethod
+    def _params(new: NewSubscription, now: str) -> tuple[object, ...]:
+        return (
+            new.chat_id,
+            new.kind.value,
+            new.title,
+            new.added_by,
+            new.language,
+            new.frequency.value,
+            new.weekday,
+            new.local_time,
+            new.timezone,
+            new.filter_query,
+            new.cursor,
+            to_db_time(new.next_due),
+            now,
+            now,
+        )
+
+    async def save_settings(self, sub: Subscription) -> Subscription | None:
+        """Store what a person may change (schedule, filter, pause, language, title) of an existing row."""
+        await self.db.write(
+            "UPDATE subscriptions SET frequency = ?, weekday = ?, local_time = ?, timezone = ?, "
+            "filter_query = ?, paused = ?, next_due_utc = ?, language = ?, title = ?, updated_at = ? "
+            "WHERE id = ?",
+            (
+                sub.frequency.value,
+                sub.weekday,
+                sub.local_time,
+                sub.timezone,
+                sub.filter_query,
+                int(sub.paused),
+                to_db_time(sub.next_due),
+                sub.language,
+                sub.title,
+                _now(),
+                sub.id,
+            ),
+        )
+        return await self.get(sub.chat_id)
+
+    async def deactivate(self, chat_id: int, reason: str) -> bool:
+        """Kept, with the reason (unsubscribed, blocked, kicked, …): for /stats, and for a return later."""
+        rows = await self.db.write(
+            "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? "
+            "WHERE chat_id = ? AND active = 1 RETURNING id",
+            (reason, _now(), chat_id),
+        )
+        return bool(rows)
+
+    async def due(self, now: datetime, latest_doc_id: int, limit: int = 100_000) -> list[Subscription]:
+        """Active, unpaused subscriptions whose time has come; instant ones are due whenever a document newer
+        than their cursor exists."""
+        rows = await self.db.fetchall(
+            f"{_SELECT} WHERE s.active = 1 AND s.paused = 0 AND ("
+            "(s.frequency != 'instant' AND s.next_due_utc <= ?) "
+            "OR (s.frequency = 'instant' AND s.cursor < ?)) ORDER BY s.id LIMIT ?",
+            (to_db_time(now), latest_doc_id, limit),
+        )
+        return [_row(r) for r in rows]
+
+    async def advance(self, items: Sequence[tuple[int, int, datetime | None]]) -> None:
+        """(subscription id, new cursor, next due) for digests that turned out empty: nothing was sent, but
+        those documents have been looked at and the next slot is the next one."""
+        if not items:
+            return
+        now = _now()
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE subscriptions SET cursor = max(cursor, ?), next_due_utc = ?, updated_at = ? "
+                "WHERE id = ?",
+                [(cursor, to_db_time(due), now, sub_id) for sub_id, cursor, due in items],
+            )
+
+    async def channels(self) -> list[Subscription]:
+        rows = await self.db.fetchall(f"{_SELECT} WHERE s.kind = 'channel' ORDER BY s.active DESC, s.id")
+        return [_row(r) for r in rows]
+
+    async def counts(self) -> SubscriptionCounts:
+        rows = await self.db.fetchall(
+            "SELECT kind, active, paused, coalesce(inactive_reason, ''), count(*) FROM subscriptions "
+            "GROUP BY 1, 2, 3, 4"
+        )
+        people = channels = paused = 0
+        inactive: dict[str, int] = {}
+        for kind, active, is_paused, reason, n in rows:
+            if active:
+                people += n if kind == Kind.PERSON else 0
+                channels += n if kind == Kind.CHANNEL else 0
+                paused += n if is_paused else 0
+            else:
+                inactive[reason or "unknown"] = inactive.get(reason or "unknown", 0) + n
+        return SubscriptionCounts(people, channels, paused, inactive)
