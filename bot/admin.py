@@ -7,6 +7,7 @@ Nothing here knows Telegram: the handlers turn updates into these calls and `Pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import re
 import time
@@ -16,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from bot.analysis_pool import AnalysisPool
 from bot.corpus import (
     BATCH_SIZE,
     INTERNAL_ERROR,
@@ -44,6 +46,9 @@ from storage.pending import PendingRepository, PendingUpload
 from storage.reports import ReportRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.users import UserRepository
+
+# Uploads with at least this many texts are analysed in a worker process (starting one takes a second).
+POOL_THRESHOLD = 200
 
 # A preview nobody pressed Save or Cancel on is forgotten after this long.
 PENDING_TTL = timedelta(days=7)
@@ -534,13 +539,35 @@ class AdminService:
         items = [to_input(e, source_name) for e in entries if isinstance(e, RawItem)]
         total = len(items) + len(failed)
         known_failures = len(failed)
+        last = self.clock()
+        async with contextlib.AsyncExitStack() as stack:
+            # A big upload is analysed in a worker process: the bot keeps answering everyone meanwhile.
+            pool = None
+            if len(items) >= POOL_THRESHOLD:
+                pool = await stack.enter_async_context(
+                    AnalysisPool(self.settings.min_text_chars, self.settings.max_text_chars)
+                )
+            return await self._bulk_batches(
+                admin_id, items, failed, known_failures, total, last, on_progress, pool
+            )
+
+    async def _bulk_batches(
+        self,
+        admin_id: int,
+        items: list[TextInput],
+        failed: list[Failure],
+        known_failures: int,
+        total: int,
+        last: float,
+        on_progress: ProgressCallback | None,
+        pool: AnalysisPool | None,
+    ) -> BulkReport:
         added: list[int] = []
         joined = duplicates = 0
-        last = self.clock()
         for start in range(0, len(items), BATCH_SIZE):
             batch = items[start : start + BATCH_SIZE]
             saved: list[IngestResult] = []
-            async for result in self.corpus.ingest_many(batch):
+            async for result in self.corpus.ingest_many(batch, pool=pool):
                 if result.status is Status.FAILED:
                     failed.append(Failure(result.source, explain(result.reason or INTERNAL_ERROR)))
                 elif result.status is Status.DUPLICATE:

@@ -476,3 +476,14 @@ async def test_stats_and_chart(admin: AdminService) -> None:
     png = await admin.chart(stats, labels)
     assert png.startswith(b"\x89PNG")
     assert render_chart([], [], [], labels).startswith(b"\x89PNG")
+
+
+async def test_a_big_bulk_upload_is_analysed_in_a_worker_process(admin: AdminService) -> None:
+    from bot import admin as admin_module
+
+    entries: list[RawItem | ExtractFailure] = [_numbered(i) for i in range(admin_module.POOL_THRESHOLD)]
+    entries.append(RawItem("Коротко.", "short.txt"))
+    report = await admin.bulk(ADMIN, entries)
+    assert report.added == admin_module.POOL_THRESHOLD
+    assert [f.source for f in report.failures] == ["short.txt"]
+    assert report.failures[0].problem.kind is ProblemKind.TOO_SHORT
