@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 
 import aiosqlite
@@ -128,11 +129,16 @@ class DocumentRepository:
             "INSERT OR IGNORE INTO story_keys (key, published, doc_id) VALUES (?, ?, ?)",
             [(k, doc.published.isoformat() if doc.published else "", doc_id) for k in doc.story_keys],
         )
-        await conn.executemany(
-            "INSERT INTO vocab (word, freq) VALUES (?, 1) ON CONFLICT(word) DO UPDATE SET freq = freq + 1",
-            [(w,) for w in doc.words],
-        )
+        if doc.words:
+            await self.add_vocabulary(Counter(doc.words), conn)
         return doc_id
+
+    async def add_vocabulary(self, counts: Mapping[str, int], conn: aiosqlite.Connection) -> None:
+        """Count documents per word; a batch passes its words summed, one row per distinct word."""
+        await conn.executemany(
+            "INSERT INTO vocab (word, freq) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET freq = freq + excluded.freq",
+            list(counts.items()),
+        )
 
     async def set_hidden(self, doc_id: int, hidden: bool, title_terms: str, body_terms: str) -> bool:
         """Hidden documents leave the index (and so search); showing one puts its terms back."""
@@ -328,7 +334,13 @@ class DocumentRepository:
         return {str(k): float(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
 
     async def story_candidates(
-        self, keys: Sequence[str], start: date | None, end: date | None, limit: int, per_key: int = 60
+        self,
+        keys: Sequence[str],
+        start: date | None,
+        end: date | None,
+        limit: int,
+        per_key: int = 25,
+        min_shared: int = 1,
     ) -> list[FeatureRow]:
         """Documents in the date window (or undated ones) sharing the most strong keys with a new one.
 
@@ -352,8 +364,9 @@ class DocumentRepository:
         rows = await self.db.fetchall(
             "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
             "JOIN doc_features f ON f.doc_id = d.id WHERE d.id IN ("
-            f"SELECT doc_id FROM ({union}) GROUP BY doc_id ORDER BY count(*) DESC, doc_id DESC LIMIT ?)",
-            (*params, limit),
+            f"SELECT doc_id FROM ({union}) GROUP BY doc_id HAVING count(*) >= ? "
+            "ORDER BY count(*) DESC, doc_id DESC LIMIT ?)",
+            (*params, min_shared, limit),
         )
         return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
 
