@@ -19,10 +19,13 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from aiogram.utils.i18n import I18n
 
 from bot.admin import AdminService
+from bot.clock import Clock
 from bot.i18n import LANGUAGES, N_, make_i18n
 from bot.services import Services
 from bot.settings import BotMode, Settings
+from bot.subscriptions import Digests
 from handlers import release_routers, setup_routers
+from handlers.digest_render import DigestRenderer
 from handlers.middlewares import LanguageMiddleware, ThrottleMiddleware
 from storage.audit import AuditRepository
 from storage.users import QueryRepository, UserRepository
@@ -73,7 +76,7 @@ def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
         i18n=i18n,
     )
     language = LanguageMiddleware(i18n, users, services.settings.default_language)
-    throttle = ThrottleMiddleware(rate=services.settings.throttle_rate)
+    throttle = ThrottleMiddleware(rate=services.settings.throttle_rate, exempt=services.settings.admin_ids)
     for observer in (dp.message, dp.callback_query, dp.inline_query, dp.channel_post):
         observer.outer_middleware(language)
     dp.message.outer_middleware(throttle)
@@ -117,12 +120,26 @@ async def set_admin_commands(bot: Bot, i18n: I18n, admin_ids: Iterable[int]) -> 
                 break
 
 
+# -- digests (subscriptions, scheduler, delivery engine) -----------------------------------------------
+
+
+def attach_digests(
+    dp: Dispatcher, services: Services, bot: Bot, i18n: I18n, clock: Clock | None = None
+) -> Digests:
+    """Subscriptions, the digest scheduler and the delivery engine, started and stopped with `dp` (their
+    shutdown hook runs before hooks registered later, so before the database closes)."""
+    digests = Digests.create(services, bot, DigestRenderer(i18n), clock)
+    digests.install(dp)
+    return digests
+
+
 async def main(settings: Settings) -> None:
     assert settings.bot_token is not None
     services = await Services.open(settings)
     i18n = make_i18n(settings.default_language)
     bot = make_bot(settings, settings.bot_token.get_secret_value())
     dp = build_dispatcher(services, i18n)
+    attach_digests(dp, services, bot, i18n)
 
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot, i18n)

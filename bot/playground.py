@@ -11,15 +11,25 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 
 from aiogram import Bot, Dispatcher
 
-from bot.app import build_dispatcher, make_bot, release_dispatcher, set_admin_commands, set_commands
+from bot.app import (
+    attach_digests,
+    build_dispatcher,
+    make_bot,
+    release_dispatcher,
+    set_admin_commands,
+    set_commands,
+)
+from bot.clock import Clock
 from bot.emulator import BotAPIEmulator, EmulatedUser, StoredMessage, numbered_buttons, render_message
 from bot.i18n import make_i18n
 from bot.services import Services
 from bot.settings import Settings
+from bot.subscriptions import Digests
 
 
 class LocalBot:
@@ -32,8 +42,10 @@ class LocalBot:
         emulator: BotAPIEmulator | None = None,
         load_sample: bool | None = None,
         configure: Callable[[Dispatcher, Services], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
+        self.clock = clock  # the digest scheduler's and delivery engine's time (tests pass a ManualClock)
         self.emulator = emulator or BotAPIEmulator()
         self.load_sample = load_sample
         self.configure = configure
@@ -52,6 +64,7 @@ class LocalBot:
         self.i18n = make_i18n(settings.default_language)
         self.bot: Bot = make_bot(settings, self.emulator.token)
         self.dp: Dispatcher = build_dispatcher(self.services, self.i18n)
+        self.digests: Digests = attach_digests(self.dp, self.services, self.bot, self.i18n, self.clock)
         if self.configure:
             self.configure(self.dp, self.services)
         await set_commands(self.bot, self.i18n)
@@ -78,7 +91,8 @@ class LocalBot:
 
 
 HELP = (
-    "Type a message and Enter. A number presses that button; /inline QUERY tries inline mode; /quit leaves."
+    "Type a message and Enter. A number presses that button; /inline QUERY tries inline mode; "
+    "/file PATH sends a file (admins: upload it); /quit leaves."
 )
 
 
@@ -107,6 +121,10 @@ async def _playground(settings: Settings, admin: bool, language: str) -> None:
             if text.startswith("/inline"):
                 await _inline(user, text.removeprefix("/inline").strip())
                 continue
+            upload = await loop.run_in_executor(None, _read_file, text) if text.startswith("/file ") else None
+            if text.startswith("/file ") and upload is None:
+                print("  (no such file)")
+                continue
             edits_before = last.edit_count if last is not None else 0
             if text.isdigit() and last is not None and 1 <= int(text) <= len(numbered_buttons(last)):
                 button = numbered_buttons(last)[int(text) - 1]
@@ -114,6 +132,8 @@ async def _playground(settings: Settings, admin: bool, language: str) -> None:
                 answer = await query.wait_answer(timeout=10)
                 if answer.text:
                     print(f"  ({answer.text})")
+            elif upload is not None:
+                await user.send_document(*upload)
             else:
                 await user.send_text(text)
             # Print what the bot sent or edited in reply.
@@ -128,6 +148,12 @@ async def _playground(settings: Settings, admin: bool, language: str) -> None:
             seen = len(user.chat.bot_messages)
             if new:
                 last = new[-1]
+
+
+def _read_file(command: str) -> tuple[str, bytes] | None:
+    """`/file PATH`: the file's name and bytes, as a user would attach it."""
+    path = Path(command.removeprefix("/file").strip()).expanduser()
+    return (path.name, path.read_bytes()) if path.is_file() else None
 
 
 def _replied(user: EmulatedUser, seen: int, last: StoredMessage | None, edits: int) -> Callable[[], bool]:
