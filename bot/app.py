@@ -39,6 +39,10 @@ READER_COMMANDS = [
     ("summary", N_("The latest news in brief")),
     ("search", N_("Search the texts")),
     ("subscribe", N_("Digests on your schedule")),
+    ("settings", N_("Your digest settings")),
+    ("pause", N_("Pause digests")),
+    ("resume", N_("Resume digests")),
+    ("unsubscribe", N_("Stop digests")),
     ("lang", N_("Interface language")),
     ("help", N_("What I can do")),
 ]

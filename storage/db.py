@@ -39,7 +39,12 @@ class Database:
         await self._conn.execute("PRAGMA foreign_keys = ON")
         await self._conn.execute("PRAGMA busy_timeout = 5000")
         await self._conn.execute("PRAGMA synchronous = NORMAL")
-        await self.migrate()
+        try:
+            await self.migrate()
+        except BaseException:
+            # Do not leave the connection's thread running behind a failed start.
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._conn is not None:
