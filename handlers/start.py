@@ -30,6 +30,7 @@ def help_text(username: str) -> str:
             _("/summary — the latest news in brief, one line per story"),
             _("/search words — search (or just send me the words)"),
             _("/subscribe — digests on your schedule"),
+            _("/settings, /pause, /resume, /unsubscribe — manage your digests"),
             _("/lang — interface language"),
             "",
             _("How to search:"),
