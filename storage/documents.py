@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
 import aiosqlite
@@ -192,32 +192,9 @@ class DocumentRepository:
                 await tx.execute("UPDATE doc_fts SET title = ? WHERE rowid = ?", (title_terms, doc_id))
             return True
 
-    async def delete(self, doc_id: int) -> bool:
-        async with self.db.transaction() as tx:
-            await tx.execute("DELETE FROM doc_fts WHERE rowid = ?", (doc_id,))
-            cur = await tx.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-            return cur.rowcount > 0
-
-    async def set_story(self, doc_ids: Iterable[int], story_id: int) -> None:
-        async with self.db.transaction() as tx:
-            await tx.executemany(
-                "UPDATE documents SET story_id = ? WHERE id = ?", [(story_id, i) for i in doc_ids]
-            )
-
-    # -- reading --------------------------------------------------------------------------------------
-
     async def get(self, doc_id: int) -> Document | None:
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM documents WHERE id = ?", (doc_id,))
         return _row_to_document(row) if row else None
-
-    async def get_many(self, ids: Sequence[int]) -> list[Document]:
-        """Documents in the order of `ids` (missing ones skipped)."""
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM documents WHERE id IN ({marks})", list(ids))
-        by_id = {r["id"]: _row_to_document(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
 
     async def by_hash(self, content_hash: str) -> Document | None:
         row = await self.db.fetchone(
@@ -280,16 +257,6 @@ class DocumentRepository:
             (compile_match(query), cap),
         )
         return int(row[0]) if row else 0
-
-    async def doc_freq(self, terms: Iterable[str]) -> dict[str, int]:
-        """Documents containing each term (from the FTS5 vocabulary, no scan of the documents)."""
-        wanted = sorted(set(terms))
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        rows = await self.db.fetchall(f"SELECT term, doc FROM doc_fts_vocab WHERE term IN ({marks})", wanted)
-        found = {r[0]: int(r[1]) for r in rows}
-        return {t: found.get(t, 0) for t in wanted}
 
     async def prefix_freq(self, prefix: str, limit: int = 50) -> int:
         row = await self.db.fetchone(
@@ -369,32 +336,6 @@ class DocumentRepository:
             (*params, min_shared, limit),
         )
         return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
-
-    async def features_between(self, start: date, end: date, limit: int) -> list[FeatureRow]:
-        rows = await self.db.fetchall(
-            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
-            "JOIN doc_features f ON f.doc_id = d.id WHERE d.published BETWEEN ? AND ? "
-            "ORDER BY d.published DESC, d.id DESC LIMIT ?",
-            (start.isoformat(), end.isoformat(), limit),
-        )
-        return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
-
-    async def features_undated(self, limit: int) -> list[FeatureRow]:
-        rows = await self.db.fetchall(
-            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
-            "JOIN doc_features f ON f.doc_id = d.id WHERE d.published IS NULL ORDER BY d.id DESC LIMIT ?",
-            (limit,),
-        )
-        return [FeatureRow(int(r[0]), r[1], None, r[3], r[4]) for r in rows]
-
-    async def all_features(self) -> list[FeatureRow]:
-        rows = await self.db.fetchall(
-            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
-            "JOIN doc_features f ON f.doc_id = d.id ORDER BY d.id"
-        )
-        return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
-
-    # -- statistics -----------------------------------------------------------------------------------
 
     async def stats(self) -> CorpusStats:
         total = await self.db.int_scalar("SELECT count(*) FROM documents")

@@ -66,12 +66,6 @@ class TermQuery:
 
 
 @dataclass(frozen=True)
-class ScoredId:
-    id: int
-    score: float
-
-
-@dataclass(frozen=True)
 class CorpusStats:
     documents: int
     hidden: int
