@@ -7,7 +7,6 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterable
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -26,7 +25,7 @@ from bot.settings import BotMode, Settings
 from bot.subscriptions import Digests
 from handlers import release_routers, setup_routers
 from handlers.digest_render import DigestRenderer
-from handlers.middlewares import LanguageMiddleware, ThrottleMiddleware
+from handlers.middlewares import AdminMenuMiddleware, LanguageMiddleware, ThrottleMiddleware
 from storage.audit import AuditRepository
 from storage.users import QueryRepository, UserRepository
 
@@ -83,6 +82,11 @@ def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
     throttle = ThrottleMiddleware(rate=services.settings.throttle_rate, exempt=services.settings.admin_ids)
     for observer in (dp.message, dp.callback_query, dp.inline_query, dp.channel_post):
         observer.outer_middleware(language)
+    admin_menus = AdminMenus(i18n, services.settings.admin_ids)
+    dp["admin_menus"] = admin_menus
+    dp.message.outer_middleware(
+        AdminMenuMiddleware(admin_menus.admin_ids, admin_menus.done, admin_menus.ensure)
+    )
     dp.message.outer_middleware(throttle)
     dp.callback_query.outer_middleware(throttle)
     dp.include_router(setup_routers())
@@ -105,23 +109,44 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
     await bot.set_my_commands(default, scope=BotCommandScopeDefault())
 
 
-async def set_admin_commands(bot: Bot, i18n: I18n, admin_ids: Iterable[int]) -> None:
-    """Admin commands appear in the menu of admins only; a failure for one admin (never talked to the bot)
-    must not stop the start-up."""
-    for admin_id in admin_ids:
-        for lang in (None, *LANGUAGES):
-            locale = lang or "ru"
-            commands = [
-                BotCommand(command=c, description=i18n.gettext(d, locale=locale))
-                for c, d in [*READER_COMMANDS, *ADMIN_COMMANDS]
-            ]
-            try:
-                await bot.set_my_commands(
-                    commands, scope=BotCommandScopeChat(chat_id=admin_id), language_code=lang
-                )
-            except TelegramAPIError as exc:
-                log.warning("could not set the admin command menu for %s: %s", admin_id, exc)
-                break
+async def set_admin_commands(bot: Bot, i18n: I18n, admin_id: int) -> bool:
+    """The admin's own command menu (a chat scope: nobody else sees these commands). False when Telegram
+    refuses, as it does for an admin who has never opened the bot."""
+    for lang in (None, *LANGUAGES):
+        locale = lang or "ru"
+        commands = [
+            BotCommand(command=c, description=i18n.gettext(d, locale=locale))
+            for c, d in [*READER_COMMANDS, *ADMIN_COMMANDS]
+        ]
+        try:
+            await bot.set_my_commands(
+                commands, scope=BotCommandScopeChat(chat_id=admin_id), language_code=lang
+            )
+        except TelegramAPIError as exc:
+            log.warning("could not set the admin command menu for %s yet: %s", admin_id, exc)
+            return False
+    return True
+
+
+class AdminMenus:
+    """Admin menus are set at start-up; one Telegram refused then is set on that admin's first update."""
+
+    def __init__(self, i18n: I18n, admin_ids: frozenset[int]) -> None:
+        self.i18n = i18n
+        self.admin_ids = admin_ids
+        self.done: set[int] = set()
+
+    async def set_all(self, bot: Bot) -> None:
+        for admin_id in sorted(self.admin_ids):
+            await self.ensure(bot, admin_id)
+
+    async def ensure(self, bot: Bot, admin_id: int) -> None:
+        if (
+            admin_id in self.admin_ids
+            and admin_id not in self.done
+            and await set_admin_commands(bot, self.i18n, admin_id)
+        ):
+            self.done.add(admin_id)
 
 
 # -- digests (subscriptions, scheduler, delivery engine) -----------------------------------------------
@@ -147,7 +172,7 @@ async def main(settings: Settings) -> None:
 
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot, i18n)
-        await set_admin_commands(bot, i18n, settings.admin_ids)
+        await dp["admin_menus"].set_all(bot)
         count = await services.corpus.repo.count()
         log.info(
             "started in %s mode; database %s; %d documents; api %s",

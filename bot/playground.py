@@ -21,7 +21,6 @@ from bot.app import (
     build_dispatcher,
     make_bot,
     release_dispatcher,
-    set_admin_commands,
     set_commands,
 )
 from bot.clock import Clock
@@ -68,7 +67,7 @@ class LocalBot:
         if self.configure:
             self.configure(self.dp, self.services)
         await set_commands(self.bot, self.i18n)
-        await set_admin_commands(self.bot, self.i18n, settings.admin_ids)
+        await self.dp["admin_menus"].set_all(self.bot)
         since = len(self.emulator.calls)
         self._task = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=5)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
@@ -91,3 +91,29 @@ class ThrottleMiddleware(BaseMiddleware):
         elif warn and isinstance(event, Message):
             await event.answer(_("Too fast — please wait a moment and try again."))
         return None
+
+
+class AdminMenuMiddleware(BaseMiddleware):
+    """Sets an admin's command menu on their first message when start-up could not (Telegram refuses a
+    menu for a chat that has never talked to the bot)."""
+
+    def __init__(
+        self,
+        admin_ids: frozenset[int],
+        done: set[int],
+        ensure: Callable[[Bot, int], Awaitable[None]],
+    ) -> None:
+        self.admin_ids = admin_ids
+        self.done = done
+        self.ensure = ensure
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is not None and user.id in self.admin_ids and user.id not in self.done:
+            await self.ensure(data["bot"], user.id)
+        return await handler(event, data)

@@ -243,3 +243,19 @@ async def test_telegram_5xx_is_survived(local: LocalBot, reader: EmulatedUser) -
     # The bot is still alive and answers the next message normally.
     again = await say(reader, "/help")
     assert "/latest" in (again.text or "")
+
+
+async def test_admin_menu_is_set_on_first_contact(tmp_path: Path) -> None:
+    settings = Settings(database_path=tmp_path / "a.db", admin_ids=frozenset({4242}), throttle_rate=1000)
+    async with LocalBot(settings, load_sample=True) as running:
+        # At start-up the admin had never talked to the bot: Telegram refused the menu.
+        admin = running.emulator.create_user("Админ", id=4242, language_code="ru", started=True)
+        reader = running.emulator.create_user("Читатель", id=4343, language_code="ru", started=True)
+        assert "add" not in {c["command"] for c in running.emulator.visible_commands(admin.chat, admin)}
+        await say(admin, "/start")
+        await say(reader, "/start")
+        admin_menu = {c["command"] for c in running.emulator.visible_commands(admin.chat, admin)}
+        reader_menu = {c["command"] for c in running.emulator.visible_commands(reader.chat, reader)}
+        assert {"add", "docs", "stats", "log", "latest"} <= admin_menu
+        assert "add" not in reader_menu
+        assert "latest" in reader_menu
