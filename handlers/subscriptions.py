@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiogram import Bot, F, Router, html
@@ -402,66 +403,71 @@ async def _answer_next(
 _TYPED = F.text & ~F.text.startswith("/") & (F.chat.type == "private")
 
 
+async def _typed_update(
+    message: Message,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+    subscriptions: SubscriptionService,
+    value: str | None,
+    refusal: str,
+    apply: Callable[[int, str], Awaitable[Subscription | None]],
+    next_step: str,
+) -> None:
+    """One typed answer of the settings flow: whose subscription, is the value usable, store it, go on."""
+    found = await _typed_target(message, state, settings)
+    if found is None:
+        return
+    if value is None:
+        await message.answer(refusal)
+        return
+    sub = await apply(found[0], value)
+    if sub is None:
+        await message.answer(_("You are not subscribed. /subscribe to start."))
+        return
+    await _answer_next(message, sub, found[1], next_step, i18n, subscriptions.clock.now())
+
+
+def _typed(message: Message) -> str:
+    return html.quote(short(message.text or "", 40))
+
+
 @router.message(SubscriptionInput.time, _TYPED)
 async def typed_time(
     message: Message, state: FSMContext, subscriptions: SubscriptionService, settings: Settings, i18n: I18n
 ) -> None:
-    found = await _typed_target(message, state, settings)
-    local_time = parse_local_time(message.text or "")
-    if found is None:
-        return
-    if local_time is None:
-        await message.answer(
-            _(
-                "«{text}» is not a time I understand; nothing changed. Press the button again and send it as HH:MM."
-            ).format(text=html.quote(short(message.text or "", 40)))
-        )
-        return
-    sub = await subscriptions.set_time(found[0], local_time)
-    if sub is None:
-        await message.answer(_("You are not subscribed. /subscribe to start."))
-        return
-    await _answer_next(message, sub, found[1], "zone", i18n, subscriptions.clock.now())
+    refusal = _(
+        "«{text}» is not a time I understand; nothing changed. Press the button again and send it as HH:MM."
+    ).format(text=_typed(message))
+    value = parse_local_time(message.text or "")
+    await _typed_update(
+        message, state, settings, i18n, subscriptions, value, refusal, subscriptions.set_time, "zone"
+    )
 
 
 @router.message(SubscriptionInput.zone, _TYPED)
 async def typed_zone(
     message: Message, state: FSMContext, subscriptions: SubscriptionService, settings: Settings, i18n: I18n
 ) -> None:
-    found = await _typed_target(message, state, settings)
-    name = parse_timezone(message.text or "")
-    if found is None:
-        return
-    if name is None:
-        await message.answer(
-            _(
-                "I don't know the time zone «{text}»; nothing changed. Try a city (Almaty), Asia/Almaty or UTC+5."
-            ).format(text=html.quote(short(message.text or "", 40)))
-        )
-        return
-    sub = await subscriptions.set_timezone(found[0], name)
-    if sub is None:
-        await message.answer(_("You are not subscribed. /subscribe to start."))
-        return
-    await _answer_next(message, sub, found[1], "topic", i18n, subscriptions.clock.now())
+    refusal = _(
+        "I don't know the time zone «{text}»; nothing changed. Try a city (Almaty), Asia/Almaty or UTC+5."
+    ).format(text=_typed(message))
+    value = parse_timezone(message.text or "")
+    await _typed_update(
+        message, state, settings, i18n, subscriptions, value, refusal, subscriptions.set_timezone, "topic"
+    )
 
 
 @router.message(SubscriptionInput.topic, _TYPED)
 async def typed_topic(
     message: Message, state: FSMContext, subscriptions: SubscriptionService, settings: Settings, i18n: I18n
 ) -> None:
-    found = await _typed_target(message, state, settings)
     text = message.text or ""
-    if found is None:
-        return
-    if not parse_query(text).items:
-        await message.answer(_("There are no words in that; nothing changed. /settings to try again."))
-        return
-    sub = await subscriptions.set_topic(found[0], text)
-    if sub is None:
-        await message.answer(_("You are not subscribed. /subscribe to start."))
-        return
-    await _answer_next(message, sub, found[1], "done", i18n, subscriptions.clock.now())
+    refusal = _("There are no words in that; nothing changed. /settings to try again.")
+    value = text if parse_query(text).items else None
+    await _typed_update(
+        message, state, settings, i18n, subscriptions, value, refusal, subscriptions.set_topic, "done"
+    )
 
 
 # -- /settings, /pause, /resume, /unsubscribe -----------------------------------------------------------
