@@ -288,8 +288,7 @@ async def choose_time(
     if target is None:
         return
     if not callback_data.value:
-        await state.set_state(SubscriptionInput.time)
-        await state.update_data(chat=callback_data.chat, wizard=callback_data.wizard)
+        await _ask_typed(state, SubscriptionInput.time, callback_data.chat, callback_data.wizard)
         await _show(query, _("Send the time as HH:MM, for example 07:30."))
         return
     local_time = parse_local_time(callback_data.value[:2] + ":" + callback_data.value[2:])
@@ -313,8 +312,7 @@ async def choose_zone(
     if target is None:
         return
     if not 0 <= callback_data.index < len(COMMON_ZONES):
-        await state.set_state(SubscriptionInput.zone)
-        await state.update_data(chat=callback_data.chat, wizard=callback_data.wizard)
+        await _ask_typed(state, SubscriptionInput.zone, callback_data.chat, callback_data.wizard)
         await _show(
             query,
             _(
@@ -342,8 +340,7 @@ async def choose_topic(
     if target is None:
         return
     if callback_data.action is TopicAction.TYPE:
-        await state.set_state(SubscriptionInput.topic)
-        await state.update_data(chat=callback_data.chat, wizard=callback_data.wizard)
+        await _ask_typed(state, SubscriptionInput.topic, callback_data.chat, callback_data.wizard)
         await _show(query, _("Send the keywords, for example: криптовалюта, -реклама"))
         return
     if callback_data.action is TopicAction.ALL:
@@ -366,6 +363,12 @@ async def _done(query: CallbackQuery, sub: Subscription, wizard: bool, i18n: I18
 
 
 # -- typed answers --------------------------------------------------------------------------------------
+
+
+async def _ask_typed(state: FSMContext, step: State, chat: int, wizard: bool) -> None:
+    """Wait for a typed answer to `step`; `_typed_target` reads back whose settings it is for."""
+    await state.set_state(step)
+    await state.update_data(chat=chat, wizard=wizard)
 
 
 async def _typed_target(message: Message, state: FSMContext, settings: Settings) -> tuple[int, bool] | None:
