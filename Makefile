@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run chat test lint format bench ci clean
+.PHONY: run chat test test-all lint format bench ci clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,17 @@ run: $(STAMP)  ## run the bot (needs BOT_TOKEN; see README)
 chat: $(STAMP)  ## talk to the bot in the terminal, no token or network needed
 	$(PY) -m bot chat
 
-test: $(STAMP)  ## the whole test suite
+test: $(STAMP)  ## the test suite without the slow reliability/scale tests
+	$(PY) -m pytest -m "not slow"
+
+test-all: $(STAMP)  ## every test, the slow ones too
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(PY) -m ruff check --fix .

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from bench.corpus_gen import QUERIES, generate
-from bot.corpus import Corpus, TextInput
-from bot.emulator import BotAPIEmulator, EmulatedUser
+from bot.corpus.ingest import Corpus, TextInput
 from bot.text.morph import Morphology
+from emulator import BotAPIEmulator, EmulatedUser
 from storage.db import Database
 
 

@@ -34,15 +34,15 @@ from aiogram.exceptions import TelegramAPIError
 
 from bench.corpus_gen import generate
 from bot.clock import ManualClock
-from bot.corpus import Corpus, TextInput
-from bot.delivery import DeliveryEngine
-from bot.digests import DigestBuilder
-from bot.emulator import BotAPIEmulator, FaultKind, RateLimit, RateLimitConfig
+from bot.corpus.ingest import Corpus, TextInput
+from bot.digests.builder import DigestBuilder
+from bot.digests.delivery import DeliveryEngine
+from bot.digests.schedule import DigestScheduler
 from bot.i18n import make_i18n
-from bot.schedule import DigestScheduler
 from bot.search import SearchService
 from bot.text.morph import Morphology
-from handlers.digest_render import DigestRenderer
+from emulator import BotAPIEmulator, FaultKind, RateLimit, RateLimitConfig
+from handlers.subscriptions.digest_render import DigestRenderer
 from storage.db import Database
 from storage.deliveries import DeliveryRepository
 from storage.subscriptions import Frequency, Kind, NewSubscription, SubscriptionRepository

@@ -14,7 +14,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.delivery import DeliveryConfig, DeliveryEngine
+from bot.digests.delivery import DeliveryConfig, DeliveryEngine
 from storage.db import Database
 from storage.deliveries import DeliveryRepository
 

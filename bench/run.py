@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 from bench.corpus_gen import QUERIES, generate
-from bot.analysis_pool import AnalysisPool
-from bot.corpus import Corpus, TextInput
+from bot.corpus.analysis_pool import AnalysisPool
+from bot.corpus.ingest import Corpus, TextInput
 from bot.search import SearchService, parse_query
-from bot.summarize import summarize
 from bot.text.morph import Morphology
+from bot.text.summarize import summarize
 from storage.db import Database
 
 

@@ -1,3 +1,3 @@
-from bot.cli import run
+from bot.app.cli import run
 
 run()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 
-from bot.corpus import Corpus
+from bot.corpus.ingest import Corpus
 from bot.text.morph import fold, iter_tokens
 from storage.documents import matching_among
 from storage.models import Alternatives, Document, TermQuery

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.corpus import Corpus
-from bot.summarize import OverviewDoc, OverviewItem, overview, summarize
+from bot.corpus.ingest import Corpus
+from bot.text.summarize import OverviewDoc, OverviewItem, overview, summarize
 from storage.models import Document
 
 

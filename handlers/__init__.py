@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, inline, language, reading, start, subscriptions
+from handlers import errors
+from handlers.admin import uploads as admin
+from handlers.reader import inline, language, reading, start
+from handlers.subscriptions import settings as subscriptions
 
 
 def setup_routers() -> Router:

@@ -140,7 +140,7 @@ class SubTime(CallbackData, prefix="st"):
 
 
 class SubZone(CallbackData, prefix="sz"):
-    index: int  # into bot.schedule.COMMON_ZONES; -1 asks to type one
+    index: int  # into bot.digests.schedule.COMMON_ZONES; -1 asks to type one
     chat: int = 0
     wizard: bool = False
 

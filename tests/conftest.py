@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import Corpus, TextInput
+from bot.corpus.ingest import Corpus, TextInput
 from bot.search import SearchService
 from bot.text.morph import Morphology
 from storage.db import Database

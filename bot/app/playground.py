@@ -1,0 +1,177 @@
+"""The real bot, offline: the Bot API emulator on loopback, the real handlers and database behind it.
+
+`LocalBot` is what the end-to-end tests and the bot benchmark run; `run_playground` (`make chat`) puts a
+terminal in front of it: type a message, a number to press a button, `/inline query` for inline mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from aiogram import Bot, Dispatcher
+
+from bot.app.container import Services
+from bot.app.runtime import (
+    attach_digests,
+    build_dispatcher,
+    make_bot,
+    release_dispatcher,
+    set_commands,
+)
+from bot.app.settings import Settings
+from bot.clock import Clock
+from bot.digests.subscriptions import Digests
+from bot.i18n import make_i18n
+from emulator import BotAPIEmulator, EmulatedUser, StoredMessage, numbered_buttons, render_message
+
+
+class LocalBot:
+    """Emulator + services + Bot + Dispatcher polling it; an async context manager."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        emulator: BotAPIEmulator | None = None,
+        load_sample: bool | None = None,
+        configure: Callable[[Dispatcher, Services], None] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock  # the digest scheduler's and delivery engine's time (tests pass a ManualClock)
+        self.emulator = emulator or BotAPIEmulator()
+        self.load_sample = load_sample
+        self.configure = configure
+        self._task: asyncio.Task[None] | None = None
+        self._own_emulator = True
+
+    async def __aenter__(self) -> LocalBot:
+        # An emulator the caller already runs stays the caller's to stop (several bots can share one).
+        self._own_emulator = not self.emulator.running
+        if self._own_emulator:
+            await self.emulator.start()
+        settings = self.settings.model_copy(
+            update={"telegram_api_url": self.emulator.base_url, "bot_token": self.emulator.token}
+        )
+        self.services = await Services.open(settings, load_sample=self.load_sample)
+        self.i18n = make_i18n(settings.default_language)
+        self.bot: Bot = make_bot(settings, self.emulator.token)
+        self.dp: Dispatcher = build_dispatcher(self.services, self.i18n)
+        self.digests: Digests = attach_digests(self.dp, self.services, self.bot, self.i18n, self.clock)
+        if self.configure:
+            self.configure(self.dp, self.services)
+        await set_commands(self.bot, self.i18n)
+        await self.dp["admin_menus"].set_all(self.bot)
+        since = len(self.emulator.calls)
+        self._task = asyncio.create_task(
+            self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=5)
+        )
+        await self.emulator.wait_for_call("getUpdates", since=since, finished=False, timeout=10)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            await self._task
+        release_dispatcher(self.dp)
+        await self.bot.session.close()
+        await self.services.close()
+        if self._own_emulator:
+            await self.emulator.stop()
+
+
+HELP = (
+    "Type a message and Enter. A number presses that button; /inline QUERY tries inline mode; "
+    "/file PATH sends a file (admins: upload it); /quit leaves."
+)
+
+
+async def _playground(settings: Settings, admin: bool, language: str) -> None:
+    user_id = min(settings.admin_ids) if admin and settings.admin_ids else 1000
+    if admin and user_id not in settings.admin_ids:
+        settings = settings.model_copy(update={"admin_ids": frozenset({user_id})})
+    # The conversation is the output here; routine log lines would drown it.
+    for name in ("aiogram.event", "aiogram.dispatcher", "bot.app.container", "storage.db"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    async with LocalBot(settings) as local:
+        user = local.emulator.create_user("You", id=user_id, language_code=language, started=True)
+        print(f"Offline playground: database {settings.database_path}. {HELP}\n")
+        last: StoredMessage | None = None
+        loop = asyncio.get_running_loop()
+        seen = 0
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                break
+            text = line.strip()
+            if text in ("/quit", "/exit"):
+                break
+            if not text:
+                continue
+            if text.startswith("/inline"):
+                await _inline(user, text.removeprefix("/inline").strip())
+                continue
+            upload = await loop.run_in_executor(None, _read_file, text) if text.startswith("/file ") else None
+            if text.startswith("/file ") and upload is None:
+                print("  (no such file)")
+                continue
+            edits_before = last.edit_count if last is not None else 0
+            if text.isdigit() and last is not None and 1 <= int(text) <= len(numbered_buttons(last)):
+                button = numbered_buttons(last)[int(text) - 1]
+                query = await user.press(last, str(button.get("callback_data") or button["text"]))
+                answer = await query.wait_answer(timeout=10)
+                if answer.text:
+                    print(f"  ({answer.text})")
+            elif upload is not None:
+                await user.send_document(*upload)
+            else:
+                await user.send_text(text)
+            # Print what the bot sent or edited in reply.
+            with contextlib.suppress(TimeoutError):
+                await user.chat.wait_until(_replied(user, seen, last, edits_before), timeout=10)
+            await local.emulator.wait_idle(timeout=10, quiet=0.2)
+            new = user.chat.bot_messages[seen:]
+            if not new and last is not None:
+                new = [last]
+            for message in new:
+                print(render_message(message, ansi=sys.stdout.isatty()) + "\n")
+            seen = len(user.chat.bot_messages)
+            if new:
+                last = new[-1]
+
+
+def _read_file(command: str) -> tuple[str, bytes] | None:
+    """`/file PATH`: the file's name and bytes, as a user would attach it."""
+    path = Path(command.removeprefix("/file").strip()).expanduser()
+    return (path.name, path.read_bytes()) if path.is_file() else None
+
+
+def _replied(user: EmulatedUser, seen: int, last: StoredMessage | None, edits: int) -> Callable[[], bool]:
+    """True once the bot has sent a new message or edited the last one."""
+    return lambda: len(user.chat.bot_messages) > seen or (last is not None and last.edit_count > edits)
+
+
+async def _inline(user: EmulatedUser, query_text: str) -> None:
+    query = await user.inline_query(query_text)
+    answer = await query.wait_answer(timeout=10)
+    if not answer.results:
+        print("  (no inline results)")
+    for n, result in enumerate(answer.results, start=1):
+        print(f"  {n}. {result.get('title')} — {result.get('description', '')}")
+    if answer.next_offset:
+        print(f"  … more (next_offset={answer.next_offset})")
+
+
+def run_playground(settings: Settings, admin: bool = False, language: str = "ru") -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_playground(settings, admin, language))
+    return 0

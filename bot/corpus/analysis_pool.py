@@ -1,0 +1,82 @@
+"""Text analysis in a worker process, so that a bulk ingest uses both cores: while the database stores
+one text, the worker is already analysing the next ones (normalization, morphology, fingerprints).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+
+from bot.corpus.ingest import Analysis, IngestError, TextInput, analyse
+from bot.text.morph import Morphology
+
+
+@dataclass
+class _WorkerState:
+    morph: Morphology
+    min_chars: int
+    max_chars: int
+
+
+# The worker process's own analyser, made once by the pool's initializer (it lives only in the worker).
+_worker: list[_WorkerState] = []
+
+
+def _init(min_chars: int, max_chars: int) -> None:
+    _worker.append(_WorkerState(Morphology(), min_chars, max_chars))
+
+
+def _analyse(item: TextInput) -> Analysis | IngestError:
+    state = _worker[0]
+    try:
+        return analyse(item, state.morph, state.min_chars, state.max_chars)
+    except IngestError as exc:
+        return exc
+
+
+class AnalysisPool:
+    """`async for item, analysis in pool.map(items)`: analyses in input order, computed ahead in a worker."""
+
+    def __init__(self, min_chars: int, max_chars: int, workers: int = 1, ahead: int = 32) -> None:
+        # spawn, not fork: the parent runs an event loop and database threads that must not be copied.
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init,
+            initargs=(min_chars, max_chars),
+        )
+        self.ahead = ahead
+
+    async def __aenter__(self) -> AnalysisPool:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    async def map(self, items: Iterable[TextInput]) -> AsyncIterator[tuple[TextInput, Analysis | Exception]]:
+        pending: deque[tuple[TextInput, Future[Analysis | IngestError]]] = deque()
+        source = iter(items)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < self.ahead:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.append((item, self._executor.submit(_analyse, item)))
+            if not pending:
+                return
+            item, future = pending.popleft()
+            try:
+                result: Analysis | Exception = await asyncio.wrap_future(future)
+            except Exception as exc:  # a crash in the worker is this item's failure, not the batch's
+                result = exc
+            yield item, result

@@ -1,0 +1,546 @@
+"""Ingest: turn a raw text into a stored, indexed document — or explain why not."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from enum import StrEnum
+from importlib import resources
+from typing import TYPE_CHECKING
+
+import aiosqlite
+
+from bot.corpus import dedup
+from bot.corpus.vocabulary import Vocabulary
+from bot.text.morph import Morphology
+from bot.text.normalize import (
+    detect_language,
+    find_date,
+    make_title,
+    normalize_text,
+    parse_date,
+    split_markers,
+)
+from bot.text.stories import DocFeatures, StoryCandidate, assign, features, fingerprint
+from storage.db import Database
+from storage.documents import DocumentRepository
+from storage.models import Document, NewDocument
+
+if TYPE_CHECKING:
+    from bot.corpus.analysis_pool import AnalysisPool
+
+log = logging.getLogger(__name__)
+
+SAMPLE_SOURCE = "sample"
+# Stories are looked for among documents published this many days around the new one.
+STORY_WINDOW_DAYS = 7
+STORY_CANDIDATES = 60
+# Two reports of one event share several of their strongest keys: on the story fixtures every pair of
+# reports of one event shares at least two of 10 stored / 14 looked-up keys (with 9 stored, or 8 / 12,
+# two pairs shared only one). Skipping documents that share a single key keeps story matching cheap at scale.
+MIN_SHARED_KEYS = 2
+# Each document is findable by its strongest fingerprint keys; a new one looks up a few more of its own,
+# so that two reports of one event meet even when their top keys are ordered differently.
+STORED_KEYS = 10
+QUERY_KEYS = 14
+FINGERPRINT_CACHE = 20_000
+BATCH_SIZE = 64
+MIN_IDF_DOCS = 50
+
+
+def strongest_keys(fp: dict[str, float], n: int) -> list[str]:
+    return [k for k, _ in sorted(fp.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+class Status(StrEnum):
+    ADDED = "added"
+    DUPLICATE = "duplicate"
+    NEAR_DUPLICATE = "near-duplicate"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TextInput:
+    """A text to ingest, as it came from a file, a JSONL line, a chat message or a forwarded post."""
+
+    text: str
+    source: str = ""
+    title: str | None = None
+    url: str | None = None
+    date: str | None = None
+    lang: str | None = None
+    source_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything about a text that needs no database: computed anywhere, even in another process."""
+
+    input: TextInput
+    title: str
+    text: str
+    url: str | None
+    source_name: str | None
+    published: date | None
+    lang: str
+    content_hash: str
+    features: DocFeatures
+    words: tuple[str, ...]
+    signature: bytes
+    bands: tuple[int, ...]
+
+
+def analyse(item: TextInput, morph: Morphology, min_chars: int, max_chars: int) -> Analysis:
+    """Normalize, read the metadata, compute terms, fingerprints and signatures. Raises IngestError."""
+    meta = split_markers(item.text)
+    body = meta.text
+    if not body.strip():
+        raise IngestError("the text is empty")
+    if len(body) > max_chars:
+        raise IngestError(f"the text is {len(body)} characters long, the limit is {max_chars}")
+    if len(body) < min_chars:
+        raise IngestError(
+            f"the text is too short to be news ({len(body)} characters, at least {min_chars} needed)"
+        )
+    title = normalize_text(item.title) if item.title and item.title.strip() else meta.title
+    title = title or make_title(body)
+    published = (parse_date(item.date) if item.date else None) or meta.published or find_date(body)
+    lang = item.lang if item.lang in {"ru", "kk", "en"} else detect_language(body)
+    feats = features(body, title, morph)
+    sig = dedup.signature(feats.terms)
+    return Analysis(
+        input=item,
+        title=title,
+        text=body,
+        url=item.url or meta.url,
+        source_name=item.source_name,
+        published=published,
+        lang=lang,
+        content_hash=dedup.content_hash(body),
+        features=feats,
+        words=feats.words,
+        signature=dedup.to_blob(sig),
+        bands=dedup.bands(sig),
+    )
+
+
+@dataclass(frozen=True)
+class Prepared(Analysis):
+    """A text analysed and checked against the corpus, ready to save: what an admin sees in the preview."""
+
+    duplicate: Document | None
+    near_duplicate: Document | None
+    near_similarity: float
+
+    @property
+    def body_terms(self) -> tuple[str, ...]:
+        return self.features.terms
+
+    @property
+    def title_terms(self) -> tuple[str, ...]:
+        return self.features.title_terms
+
+    @property
+    def status(self) -> Status:
+        if self.duplicate is not None:
+            return Status.DUPLICATE
+        if self.near_duplicate is not None:
+            return Status.NEAR_DUPLICATE
+        return Status.ADDED
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: Status
+    source: str
+    id: int | None = None
+    url: str | None = None
+    title: str | None = None
+    reason: str | None = None
+    duplicate_of: int | None = None
+    story_id: int | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "status": self.status.value,
+            "reason": self.reason,
+            "source": self.source,
+            "title": self.title,
+            "duplicate_of": self.duplicate_of,
+            "story_id": self.story_id,
+        }
+
+
+class IngestError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+INTERNAL_ERROR = "internal error (see the log)"
+
+
+class _BatchFailed(Exception):
+    pass
+
+
+def _failed(item: TextInput, reason: str) -> IngestResult:
+    return IngestResult(Status.FAILED, item.source, url=item.url, title=item.title, reason=reason)
+
+
+class TermStats:
+    """Document frequencies of terms, kept in memory for story fingerprints (IDF) and query planning."""
+
+    def __init__(self) -> None:
+        self.df: Counter[str] = Counter()
+        self.n_docs = 0
+        self.loaded = False
+
+    async def load(self, db: Database) -> None:
+        rows = await db.fetchall("SELECT term, doc FROM doc_fts_vocab")
+        self.df = Counter({r[0]: int(r[1]) for r in rows})
+        self.n_docs = await db.int_scalar("SELECT count(*) FROM doc_fts")
+        self.loaded = True
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.df.update(set(terms))
+        self.n_docs += 1
+
+    def get(self, term: str) -> int:
+        return self.df.get(term, 0)
+
+
+class Corpus:
+    """The corpus engine's write side; the CLI and the admin handlers both call it."""
+
+    def __init__(
+        self,
+        db: Database,
+        morph: Morphology,
+        *,
+        min_chars: int = 200,
+        max_chars: int = 200_000,
+    ) -> None:
+        self.db = db
+        self.repo = DocumentRepository(db)
+        self.morph = morph
+        self.min_chars = min_chars
+        self.max_chars = max_chars
+        self.term_stats = TermStats()
+        self.vocab = Vocabulary()
+        self._fp_cache: dict[int, dict[str, float]] = {}
+        # Called with the ids of newly stored documents once they are committed (instant digests listen).
+        # A listener must return at once — schedule its work — and its failure never fails an ingest.
+        self.on_saved: list[Callable[[list[int]], None]] = []
+
+    async def stats(self) -> TermStats:
+        if not self.term_stats.loaded:
+            await self.term_stats.load(self.db)
+        return self.term_stats
+
+    async def vocabulary(self) -> Vocabulary:
+        if not self.vocab.loaded:
+            self.vocab.load(await self.repo.vocabulary())
+        return self.vocab
+
+    async def prepare(self, item: TextInput) -> Prepared:
+        """Analyse a text without saving it. Raises IngestError with a reason a person can act on."""
+        return await self._check(analyse(item, self.morph, self.min_chars, self.max_chars))
+
+    async def _check(self, a: Analysis) -> Prepared:
+        """The database half of preparing: is it a duplicate, or a republication of something stored?"""
+        duplicate = await self.repo.by_hash(a.content_hash)
+        sig = dedup.from_blob(a.signature)
+        near, near_sim = (None, 0.0) if duplicate else await self._near_duplicate(sig, a.bands)
+        values = {f.name: getattr(a, f.name) for f in fields(Analysis)}
+        return Prepared(**values, duplicate=duplicate, near_duplicate=near, near_similarity=near_sim)
+
+    async def _near_duplicate(self, sig: object, bands: tuple[int, ...]) -> tuple[Document | None, float]:
+        ids = await self.repo.band_candidates(bands)
+        best_id, best = None, 0.0
+        for doc_id, blob in (await self.repo.minhashes(ids)).items():
+            sim = dedup.similarity(sig, dedup.from_blob(blob))  # type: ignore[arg-type]
+            if sim > best:
+                best_id, best = doc_id, sim
+        if best_id is None or best < dedup.NEAR_DUPLICATE:
+            return None, best
+        original = await self.repo.get(best_id)
+        # Link to the first publication, not to another republication of it.
+        if original and original.duplicate_of is not None:
+            original = await self.repo.get(original.duplicate_of) or original
+        return original, best
+
+    async def save(self, prepared: Prepared) -> IngestResult:
+        """Store a prepared text atomically; an exact duplicate is refused."""
+        try:
+            async with self.db.transaction() as tx:
+                result, pending = await self._save(prepared, tx)
+        except Exception as exc:
+            # A concurrent insert of the same text loses the UNIQUE race: that is a duplicate, not a crash.
+            existing = await self.repo.by_hash(prepared.content_hash)
+            if existing is None:
+                raise
+            log.info("duplicate detected at insert time: %s", exc)
+            return IngestResult(
+                Status.DUPLICATE,
+                prepared.input.source,
+                id=existing.id,
+                url=prepared.url,
+                duplicate_of=existing.id,
+            )
+        self._apply(pending)
+        if pending is not None and result.id is not None:
+            self._notify_saved([result.id])
+        return result
+
+    def _apply(self, pending: Prepared | None) -> None:
+        """In-memory statistics follow the database only once the document is committed."""
+        if pending is None:
+            return
+        self.term_stats.add(set(pending.features.terms) | set(pending.features.title_terms))
+        if self.vocab.loaded:
+            self.vocab.add(pending.words)
+
+    async def _save(
+        self, prepared: Prepared, conn: aiosqlite.Connection, words: Counter[str] | None = None
+    ) -> tuple[IngestResult, Prepared | None]:
+        """Insert one prepared text on `conn`. With `words`, its vocabulary is added there instead of
+        written at once (a batch writes the summed counts once: far fewer rows)."""
+        source = prepared.input.source
+        if prepared.duplicate is not None:
+            return IngestResult(
+                Status.DUPLICATE,
+                source,
+                id=prepared.duplicate.id,
+                url=prepared.url,
+                title=prepared.title,
+                reason=f"the same text is already stored as document {prepared.duplicate.id}",
+                duplicate_of=prepared.duplicate.id,
+                story_id=prepared.duplicate.story_id,
+            ), None
+        stats = await self.stats()
+        f = prepared.features
+        own = set(f.terms) | set(f.title_terms)
+        # Document frequencies as they will be once this document is in: it counts itself.
+        fp = fingerprint(
+            f.terms,
+            f.title_terms,
+            lambda t: stats.get(t) + (t in own),
+            # In a young corpus every shared word looks common (df 2 of 3 documents) and IDF would
+            # punish exactly the words that tie two reports together; pretend to a modest corpus size.
+            max(stats.n_docs + 1, MIN_IDF_DOCS),
+            names=f.names,
+            dates=f.dates,
+            lead_terms=f.lead_terms,
+        )
+        near = prepared.near_duplicate
+        story_id = near.story_id if near else await self._find_story(prepared.published, fp, prepared.lang)
+        new = NewDocument(
+            title=prepared.title,
+            text=prepared.text,
+            url=prepared.url,
+            source_name=prepared.source_name,
+            published=prepared.published,
+            lang=prepared.lang,
+            content_hash=prepared.content_hash,
+            title_terms=" ".join(prepared.title_terms),
+            body_terms=" ".join(prepared.body_terms),
+            minhash=prepared.signature,
+            bands=prepared.bands,
+            fingerprint=json.dumps(fp, ensure_ascii=False, separators=(",", ":")),
+            words=() if words is not None else prepared.words,
+            story_keys=tuple(strongest_keys(fp, STORED_KEYS)),
+            duplicate_of=near.id if near else None,
+            story_id=story_id,
+        )
+        doc_id = await self.repo.add(new, conn)
+        if words is not None:
+            words.update(prepared.words)
+        status = Status.NEAR_DUPLICATE if near else Status.ADDED
+        return IngestResult(
+            status,
+            source,
+            id=doc_id,
+            url=prepared.url,
+            title=prepared.title,
+            reason=(
+                f"near-duplicate of document {near.id} ({prepared.near_similarity:.0%} similar)"
+                if near
+                else None
+            ),
+            duplicate_of=near.id if near else None,
+            story_id=story_id or doc_id,
+        ), prepared
+
+    async def _find_story(self, published: date | None, fp: dict[str, float], lang: str) -> int | None:
+        keys = strongest_keys(fp, QUERY_KEYS)
+        if published is None:
+            rows = await self.repo.story_candidates(
+                keys, None, None, STORY_CANDIDATES, min_shared=MIN_SHARED_KEYS
+            )
+        else:
+            window = timedelta(days=STORY_WINDOW_DAYS)
+            rows = await self.repo.story_candidates(
+                keys, published - window, published + window, STORY_CANDIDATES, min_shared=MIN_SHARED_KEYS
+            )
+        candidates = [
+            StoryCandidate(
+                r.doc_id,
+                r.story_id or r.doc_id,
+                r.published,
+                r.lang,
+                self._fingerprint(r.doc_id, r.fingerprint),
+            )
+            for r in rows
+        ]
+        new = StoryCandidate(0, 0, published, lang, fp)
+        return assign(new, candidates)
+
+    def _fingerprint(self, doc_id: int, raw: str) -> dict[str, float]:
+        # Parsing hundreds of candidate fingerprints per new document is the cost of story matching;
+        # a stored fingerprint never changes, so each is parsed once.
+        fp = self._fp_cache.get(doc_id)
+        if fp is None:
+            fp = json.loads(raw)
+            if len(self._fp_cache) >= FINGERPRINT_CACHE:
+                self._fp_cache.pop(next(iter(self._fp_cache)))
+            self._fp_cache[doc_id] = fp
+        return fp
+
+    def indexed(self, terms: Iterable[str], words: Iterable[str] = ()) -> None:
+        """Terms an admin put (back) into the index: a shown or restored text, a new title. The in-memory
+        frequencies must know them, or search would take them for words no text has. A term counted twice
+        only looks a little more common than it is."""
+        if self.term_stats.loaded:
+            self.term_stats.df.update(set(terms))
+        if self.vocab.loaded:
+            self.vocab.add(words)
+
+    async def ingest(self, item: TextInput) -> IngestResult:
+        try:
+            prepared = await self.prepare(item)
+        except IngestError as exc:
+            return _failed(item, exc.reason)
+        return await self.save(prepared)
+
+    async def ingest_many(
+        self,
+        items: Iterable[TextInput],
+        on_result: Callable[[IngestResult], None] | None = None,
+        pool: AnalysisPool | None = None,
+    ) -> AsyncIterator[IngestResult]:
+        """Ingest many texts, a batch per transaction (much faster than one commit each).
+
+        With a `pool`, texts are analysed in a worker process ahead of the database work. Each text is
+        still all-or-nothing, and one bad item never stops the rest (see `_ingest_batch`).
+        """
+        pairs = pool.map(items) if pool is not None else self._analyse_here(items)
+        batch: list[tuple[TextInput, Analysis | Exception]] = []
+        async for pair in pairs:
+            batch.append(pair)
+            if len(batch) >= BATCH_SIZE:
+                for result in await self._ingest_batch(batch):
+                    if on_result:
+                        on_result(result)
+                    yield result
+                batch = []
+        for result in await self._ingest_batch(batch) if batch else []:
+            if on_result:
+                on_result(result)
+            yield result
+
+    async def _analyse_here(
+        self, items: Iterable[TextInput]
+    ) -> AsyncIterator[tuple[TextInput, Analysis | Exception]]:
+        for item in items:
+            try:
+                yield item, analyse(item, self.morph, self.min_chars, self.max_chars)
+            except Exception as exc:
+                yield item, exc
+
+    async def _ingest_batch(self, pairs: list[tuple[TextInput, Analysis | Exception]]) -> list[IngestResult]:
+        try:
+            return await self._ingest_batch_at_once(pairs)
+        except _BatchFailed:
+            # Something failed while saving: the batch was rolled back whole; now each text gets its own
+            # transaction, so only the faulty one is lost (and reported).
+            return [await self._ingest_safely(item, analysis) for item, analysis in pairs]
+
+    def _analysis_failure(self, item: TextInput, analysis: Analysis | Exception) -> IngestResult | None:
+        if isinstance(analysis, IngestError):
+            return _failed(item, analysis.reason)
+        if isinstance(analysis, Exception):
+            log.error("analysis failed for %s", item.source, exc_info=analysis)
+            return _failed(item, INTERNAL_ERROR)
+        return None
+
+    async def _ingest_batch_at_once(
+        self, pairs: list[tuple[TextInput, Analysis | Exception]]
+    ) -> list[IngestResult]:
+        results: list[IngestResult] = []
+        committed: list[Prepared] = []
+        try:
+            async with self.db.transaction() as tx:
+                words: Counter[str] = Counter()
+                for item, analysis in pairs:
+                    failure = self._analysis_failure(item, analysis)
+                    if failure is not None or isinstance(analysis, Exception):
+                        results.append(failure or _failed(item, INTERNAL_ERROR))
+                        continue
+                    prepared = await self._check(analysis)
+                    result, pending = await self._save(prepared, tx, words)
+                    results.append(result)
+                    if pending is not None:
+                        committed.append(pending)
+                    # Statistics move at once: the next text of the batch must see this one (story
+                    # fingerprints weigh words by how common they are).
+                    self._apply(pending)
+                await self.repo.add_vocabulary(words, tx)
+        except Exception as exc:
+            log.warning("batch of %d texts rolled back (%s); retrying one by one", len(pairs), exc)
+            # The in-memory statistics counted texts that are no longer there: read them again.
+            self.term_stats.loaded = False
+            self.vocab.loaded = False
+            raise _BatchFailed from exc
+        if committed:
+            self._notify_saved(
+                [r.id for r in results if r.id is not None and r.status is not Status.DUPLICATE]
+            )
+        return results
+
+    async def _ingest_safely(self, item: TextInput, analysis: Analysis | Exception) -> IngestResult:
+        failure = self._analysis_failure(item, analysis)
+        if failure is not None or isinstance(analysis, Exception):
+            return failure or _failed(item, INTERNAL_ERROR)
+        try:
+            return await self.save(await self._check(analysis))
+        except Exception:
+            log.exception("ingest failed for %s", item.source)
+            return _failed(item, INTERNAL_ERROR)
+
+    async def ensure_sample(self) -> int:
+        """Load the bundled sample corpus into an empty database; returns how many documents were added."""
+        if await self.repo.count(include_hidden=True) > 0:
+            return 0
+        added = 0
+        for entry in sorted(resources.files("bot.corpus").joinpath("sample").iterdir(), key=lambda p: p.name):
+            if entry.name.endswith(".txt"):
+                item = TextInput(
+                    entry.read_text(encoding="utf-8"), source=entry.name, source_name=SAMPLE_SOURCE
+                )
+                result = await self.ingest(item)
+                added += result.status in (Status.ADDED, Status.NEAR_DUPLICATE)
+        return added
+
+    def _notify_saved(self, doc_ids: list[int]) -> None:
+        for listener in list(self.on_saved):
+            try:
+                listener(doc_ids)
+            except Exception:
+                log.exception("a listener of saved documents failed")

@@ -1,0 +1,160 @@
+"""Keyboards of /subscribe, /settings and /channel, and the "show the rest" button under a digest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import get_day_names
+
+from bot.digests.schedule import COMMON_ZONES, utc_offset
+from handlers.callbacks import (
+    DigestMore,
+    SubAction,
+    SubDay,
+    SubFrequency,
+    SubMenu,
+    SubTime,
+    SubTopic,
+    SubZone,
+    TopicAction,
+)
+from storage.subscriptions import Frequency, Subscription
+
+TIMES = ("07:00", "08:00", "09:00", "12:00", "18:00", "21:00")
+
+
+def _mark(selected: bool, text: str) -> str:
+    return f"✅ {text}" if selected else text
+
+
+def frequency_keyboard(chat: int, wizard: bool, current: Frequency | None = None) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for value, text in (
+        (Frequency.DAILY, _("Every day")),
+        (Frequency.WEEKLY, _("Once a week")),
+        (Frequency.INSTANT, _("As soon as news comes")),
+    ):
+        kb.button(
+            text=_mark(value is current, text),
+            callback_data=SubFrequency(value=value, chat=chat, wizard=wizard),
+        )
+    kb.adjust(2, 1)
+    return kb.as_markup()
+
+
+def weekday_keyboard(
+    chat: int, wizard: bool, locale: str, current: int | None = None
+) -> InlineKeyboardMarkup:
+    names = get_day_names("wide", locale=locale)
+    kb = InlineKeyboardBuilder()
+    for day in range(7):
+        kb.button(
+            text=_mark(day == current, str(names[day]).capitalize()),
+            callback_data=SubDay(day=day, chat=chat, wizard=wizard),
+        )
+    kb.adjust(3, 3, 1)
+    return kb.as_markup()
+
+
+def time_keyboard(chat: int, wizard: bool, current: str | None = None) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for value in TIMES:
+        kb.button(
+            text=_mark(value == current, value),
+            callback_data=SubTime(value=value.replace(":", ""), chat=chat, wizard=wizard),
+        )
+    kb.button(text=_("⌨ Another time…"), callback_data=SubTime(value="", chat=chat, wizard=wizard))
+    kb.adjust(3, 3, 1)
+    return kb.as_markup()
+
+
+def zone_label(name: str, now: datetime) -> str:
+    city = name.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} ({utc_offset(name, now)})"
+
+
+def zone_keyboard(chat: int, wizard: bool, now: datetime, current: str | None = None) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for index, name in enumerate(COMMON_ZONES):
+        kb.button(
+            text=_mark(name == current, zone_label(name, now)),
+            callback_data=SubZone(index=index, chat=chat, wizard=wizard),
+        )
+    kb.button(
+        text=_("⌨ Another zone or UTC offset…"), callback_data=SubZone(index=-1, chat=chat, wizard=wizard)
+    )
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def topic_keyboard(chat: int, wizard: bool, current: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_mark(not current, _("All news")),
+        callback_data=SubTopic(action=TopicAction.ALL, chat=chat, wizard=wizard),
+    )
+    if current:
+        kb.button(
+            text=_("Keep «{topic}»").format(topic=current[:30]),
+            callback_data=SubTopic(action=TopicAction.KEEP, chat=chat, wizard=wizard),
+        )
+    kb.button(
+        text=_("⌨ Type keywords…"), callback_data=SubTopic(action=TopicAction.TYPE, chat=chat, wizard=wizard)
+    )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def settings_keyboard(sub: Subscription, chat: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🗓 How often"), callback_data=SubMenu(action=SubAction.FREQUENCY, chat=chat))
+    sizes = [1]
+    timed: list[tuple[str, SubAction]] = []
+    if sub.frequency is Frequency.WEEKLY:
+        timed.append((_("📅 Day"), SubAction.DAY))
+    if sub.frequency is not Frequency.INSTANT:
+        timed += [(_("⏰ Time"), SubAction.TIME), (_("🌍 Time zone"), SubAction.ZONE)]
+    for text, action in timed:
+        kb.button(text=text, callback_data=SubMenu(action=action, chat=chat))
+    if timed:
+        sizes.append(len(timed))
+    kb.button(text=_("🔎 Topic"), callback_data=SubMenu(action=SubAction.TOPIC, chat=chat))
+    if sub.paused:
+        kb.button(text=_("▶ Resume"), callback_data=SubMenu(action=SubAction.RESUME, chat=chat))
+    else:
+        kb.button(text=_("⏸ Pause"), callback_data=SubMenu(action=SubAction.PAUSE, chat=chat))
+    kb.button(text=_("🚫 Unsubscribe"), callback_data=SubMenu(action=SubAction.UNSUBSCRIBE, chat=chat))
+    sizes += [1, 2]
+    kb.adjust(*sizes)
+    return kb.as_markup()
+
+
+def channels_keyboard(channels: Sequence[Subscription]) -> InlineKeyboardMarkup | None:
+    active = [c for c in channels if c.active]
+    if not active:
+        return None
+    kb = InlineKeyboardBuilder()
+    for channel in active:
+        kb.button(
+            text=_("⚙ {channel}").format(channel=channel.title or str(channel.chat_id)),
+            callback_data=SubMenu(action=SubAction.SHOW, chat=channel.chat_id),
+        )
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def rest_keyboard(digest_id: int, start: int, total: int) -> InlineKeyboardMarkup | None:
+    rest = total - start
+    if rest <= 0:
+        return None
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=ngettext("Show the other {n} story", "Show the other {n} stories", rest).format(n=rest),
+        callback_data=DigestMore(digest_id=digest_id, start=start),
+    )
+    return kb.as_markup()

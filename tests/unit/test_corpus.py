@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.corpus.ingest import Corpus, Status, TextInput
+from bot.text.normalize import detect_language, find_date, normalize_text, split_markers
+from tests.conftest import text_input
+from tests.corpus_texts import COUNCIL, DECREE, ENGLISH, KAZAKH
+
+
+def test_normalize_text() -> None:
+    raw = "Прези\u00adдент  подписал\u200b указ\r\n\r\n\r\n„Алатау“\tСити\x07"
+    assert normalize_text(raw) == "Президент подписал указ\n\n«Алатау» Сити"
+
+
+def test_markers_title_and_dates() -> None:
+    meta = split_markers(DECREE)
+    assert meta.published == date(2025, 9, 15)
+    assert meta.title == "Президент подписал указ об особом статусе Алатау"
+    assert meta.text.startswith("Глава государства")
+    seed = split_markers(" date 2026-01-24 Он напомнил, что указом Президента...")
+    assert seed.published == date(2026, 1, 24)
+    assert seed.text.startswith("Он напомнил")
+    assert find_date("Астана, 5 марта 2026 года. Текст") == date(2026, 3, 5)
+    assert find_date("Опубликовано 07.10.2025 в 10:00") == date(2025, 10, 7)
+    assert find_date("ALMATY, September 24, 2025 — text") == date(2025, 9, 24)
+    assert find_date("31.02.2025 не дата") is None
+
+
+def test_language_detection() -> None:
+    assert detect_language(split_markers(DECREE).text) == "ru"
+    assert detect_language(split_markers(ENGLISH).text) == "en"
+    assert detect_language(split_markers(KAZAKH).text) == "kk"
+
+
+async def test_ingest_reads_metadata(corpus: Corpus) -> None:
+    result = await corpus.ingest(text_input(DECREE, url="https://example.kz/a"))
+    assert result.status is Status.ADDED
+    assert result.id is not None
+    doc = await corpus.repo.get(result.id)
+    assert doc is not None
+    assert doc.title.startswith("Президент подписал указ")
+    assert doc.published == date(2025, 9, 15)
+    assert doc.lang == "ru"
+    assert doc.url == "https://example.kz/a"
+    assert doc.story_id == doc.id
+
+
+async def test_exact_duplicate_is_refused(corpus: Corpus) -> None:
+    first = await corpus.ingest(text_input(DECREE))
+    # Same text with different whitespace, case and ё: still the same content.
+    again = await corpus.ingest(text_input(DECREE.replace("расчёты", "расчеты").replace(" ", "  ")))
+    assert again.status is Status.DUPLICATE
+    assert again.duplicate_of == first.id
+    assert await corpus.repo.count() == 1
+
+
+async def test_near_duplicate_is_kept_and_linked(corpus: Corpus) -> None:
+    first = await corpus.ingest(text_input(COUNCIL))
+    edited = COUNCIL.replace("прошло в Алматы", "состоялось в Алматы") + "\nИсточник: пресс-служба акимата."
+    second = await corpus.ingest(text_input(edited))
+    assert second.status is Status.NEAR_DUPLICATE
+    assert second.duplicate_of == first.id
+    assert second.story_id == first.story_id
+    # A republication of the republication still points at the original.
+    third = await corpus.ingest(text_input(edited + " Фото: архив."))
+    assert third.duplicate_of == first.id
+    assert await corpus.repo.count() == 3
+
+
+async def test_unrelated_text_is_not_a_near_duplicate(corpus: Corpus) -> None:
+    await corpus.ingest(text_input(COUNCIL))
+    other = await corpus.ingest(text_input(DECREE))
+    assert other.status is Status.ADDED
+
+
+async def test_bad_texts_get_reasons(db: object, morph: object) -> None:
+    strict = Corpus(db, morph, min_chars=200, max_chars=2000)  # type: ignore[arg-type]
+    short = await strict.ingest(TextInput("Коротко.", source="s"))
+    assert short.status is Status.FAILED
+    assert short.reason is not None
+    assert "too short" in short.reason
+    long = await strict.ingest(TextInput("Слово. " * 1000, source="l"))
+    assert long.reason is not None
+    assert "limit is 2000" in long.reason
+    empty = await strict.ingest(TextInput("  \n\u200b ", source="e"))
+    assert empty.reason == "the text is empty"
+    assert await strict.repo.count() == 0
+
+
+async def test_sample_corpus_loads_once(corpus: Corpus) -> None:
+    assert await corpus.ensure_sample() == 1
+    assert await corpus.ensure_sample() == 0
+    docs = await corpus.repo.latest(10)
+    assert docs[0].published == date(2026, 1, 24)
+    assert "Алатау" in docs[0].text
+
+
+async def test_failed_save_leaves_nothing(corpus: Corpus) -> None:
+    prepared = await corpus.prepare(text_input(DECREE))
+    # Break the insert half-way: the FTS row would be written after the document row.
+    await corpus.db.conn.execute(
+        "CREATE TRIGGER boom BEFORE INSERT ON doc_features BEGIN SELECT RAISE(ABORT, 'boom'); END"
+    )
+    with pytest.raises(Exception, match="boom"):
+        await corpus.save(prepared)
+    assert await corpus.db.int_scalar("SELECT count(*) FROM documents") == 0
+    assert await corpus.db.int_scalar("SELECT count(*) FROM doc_fts") == 0
+    assert await corpus.db.int_scalar("SELECT count(*) FROM doc_bands") == 0
+
+
+@pytest.mark.parametrize("batched", [False, True])
+async def test_story_fixtures_group_by_event_through_ingest(corpus: Corpus, batched: bool) -> None:
+    # The fixtures are named EVENT__OUTLET.txt: reports of one event must end up in one story, and
+    # different events (even on the same topic, days apart) in different stories — whether texts come one
+    # at a time (chat uploads) or in batches (the CLI, zip uploads).
+    from pathlib import Path
+
+    folder = Path(__file__).parents[1] / "fixtures" / "stories"
+    # In file-name order, not date order: texts reach the bot in any order.
+    paths = sorted(folder.glob("*.txt"))
+    inputs = [TextInput(p.read_text(encoding="utf-8"), source=p.name) for p in paths]
+    if batched:
+        results = [r async for r in corpus.ingest_many(inputs)]
+    else:
+        results = [await corpus.ingest(i) for i in inputs]
+    story_of: dict[str, int] = {}
+    for path, result in zip(paths, results, strict=True):
+        assert result.story_id is not None, result
+        story_of[path.stem] = result.story_id
+    events: dict[str, set[int]] = {}
+    for name, story in story_of.items():
+        events.setdefault(name.split("__")[0], set()).add(story)
+    assert all(len(stories) == 1 for stories in events.values()), sorted(events.items())
+    firsts = [next(iter(s)) for s in events.values()]
+    assert len(firsts) == len(set(firsts)), sorted(events.items())
+
+
+async def test_bulk_ingest_with_a_worker_process(corpus: Corpus) -> None:
+    from bot.corpus.analysis_pool import AnalysisPool
+
+    items = [
+        TextInput(DECREE, source="a"),
+        TextInput("коротко", source="short"),
+        TextInput(COUNCIL, source="b"),
+        TextInput(DECREE, source="again"),
+    ]
+    async with AnalysisPool(corpus.min_chars + 10, corpus.max_chars) as pool:
+        results = [r async for r in corpus.ingest_many(items, pool=pool)]
+    assert [r.status for r in results] == [Status.ADDED, Status.FAILED, Status.ADDED, Status.DUPLICATE]
+    assert results[1].reason is not None
+    assert "too short" in results[1].reason
+    found = await corpus.repo.get(results[0].id or 0)
+    assert found is not None
+    assert found.published == date(2025, 9, 15)
