@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run chat test test-all lint format bench ci clean
+.PHONY: run chat test test-all lint format bench eval ci clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## benchmarks; SIZES=1000,10000 to choose corpus sizes
 	$(PY) -m bench $(if $(SIZES),--sizes $(SIZES),)
+
+eval: $(STAMP)  ## quality on the evaluation set (search, summaries, stories, dates) beside baselines
+	$(PY) -m bench.quality
 
 ci: test lint
 

@@ -1,0 +1,1 @@
+"""Quality evaluation: a labelled set of news texts and `python -m bench.quality`, which scores the bot on it."""
