@@ -38,6 +38,7 @@ from bot.corpus.ingest import Corpus, TextInput
 from bot.digests.builder import DigestBuilder
 from bot.digests.delivery import DeliveryEngine
 from bot.digests.schedule import DigestScheduler
+from bot.digests.telegram import TelegramSender
 from bot.i18n import make_i18n
 from bot.search import SearchService
 from bot.text.morph import Morphology
@@ -89,7 +90,7 @@ async def _queue(db_path: Path, subscribers: int, texts: int, now: datetime) -> 
         )
         deliveries = DeliveryRepository(db)
         # Never started here: the engine that sends runs in the worker process.
-        idle_engine = DeliveryEngine(deliveries, Bot("1:unused"))
+        idle_engine = DeliveryEngine(deliveries, TelegramSender(Bot("1:unused")))
         scheduler = DigestScheduler(
             subs,
             deliveries,

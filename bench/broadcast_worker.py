@@ -15,6 +15,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.digests.delivery import DeliveryConfig, DeliveryEngine
+from bot.digests.telegram import TelegramSender
 from storage.db import Database
 from storage.deliveries import DeliveryRepository
 
@@ -24,7 +25,9 @@ async def deliver(db_path: Path, api: str, token: str, rate: float, paid: bool) 
     await db.connect()
     bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
     try:
-        engine = DeliveryEngine(DeliveryRepository(db), bot, DeliveryConfig(rate=rate, paid=paid))
+        engine = DeliveryEngine(
+            DeliveryRepository(db), TelegramSender(bot), DeliveryConfig(rate=rate, paid=paid)
+        )
         started = time.monotonic()
         stats = await engine.run_until_idle()
         elapsed = time.monotonic() - started

@@ -1,323 +1,79 @@
-"""Search: a forgiving query language, morphology-aware matching, typo and script tolerance, snippets.
+"""Search: ranked retrieval over morphology-aware terms, with typo and script tolerance and the domain lexicon.
 
-What a person can type: plain words (all must match; if nothing matches all of them, the best partial
-matches are shown and flagged), "exact phrase", -excluded, prefix*. Anything else is read as words: no input
-can reach the index's own query syntax, so no input raises.
+Texts with every meaningful word come first; texts with most of them follow, each flagged partial, down to a
+relevance floor. A word means what the lexicon says it may be written as (генплан = генеральный план = бас
+жоспар = master plan), so a Russian query also finds the Kazakh and English reports, ranked after texts in
+the reader's language of equal relevance. Words that only make a question are not required. A word that no
+text has is named rather than ignored. The query language is in `bot.query`.
 """
 
 from __future__ import annotations
 
-import html
 import itertools
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from functools import cached_property
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from bot.corpus.ingest import Corpus
-from bot.text.morph import fold, iter_tokens
-from storage.documents import matching_among
+from bot.query import (
+    MAX_PHRASE_VARIANTS,
+    MAX_QUERY_CHARS,
+    STOPWORDS,
+    Ordering,
+    ParsedQuery,
+    Problem,
+    QueryItem,
+    SearchHit,
+    SearchResult,
+    parse_query,
+)
+from bot.search_expand import QUESTION_WORDS, TermIndex, concept_phrases, concept_spans, query_language
+from bot.snippets import Highlight, make_snippet
 from storage.models import Alternatives, Document, TermQuery
 
-MAX_QUERY_CHARS = 500
-MAX_QUERY_WORDS = 12
-MAX_PHRASE_VARIANTS = 16
+__all__ = [
+    "Ordering",
+    "Problem",
+    "SearchHit",
+    "SearchResult",
+    "SearchService",
+    "make_snippet",
+    "parse_query",
+    "similar_documents",
+    "topic_matches",
+]
+
 # Ranking every match of a word that most documents contain is what makes plain FTS5 slow on a large
 # corpus, and BM25 cannot rank such matches anyway (its IDF is clamped near zero). When even the rarest
 # required word is this common, results come newest first instead.
 RANK_LIMIT = 4000
+# A one-word query that most texts match is a request for the news about it: newest first.
+BROAD_SHARE = 0.5
 COUNT_CAP = 1000
-SNIPPET_CHARS = 240
-
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
-_CHUNK_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
-
-STOPWORDS = frozenset(
-    [
-        "и",
-        "в",
-        "во",
-        "не",
-        "что",
-        "он",
-        "на",
-        "я",
-        "с",
-        "со",
-        "как",
-        "а",
-        "то",
-        "все",
-        "она",
-        "так",
-        "его",
-        "но",
-        "да",
-        "ты",
-        "к",
-        "у",
-        "же",
-        "вы",
-        "за",
-        "бы",
-        "по",
-        "только",
-        "ее",
-        "мне",
-        "было",
-        "вот",
-        "от",
-        "меня",
-        "еще",
-        "нет",
-        "о",
-        "из",
-        "ему",
-        "когда",
-        "даже",
-        "ну",
-        "ли",
-        "если",
-        "уже",
-        "или",
-        "ни",
-        "быть",
-        "был",
-        "него",
-        "до",
-        "вас",
-        "опять",
-        "уж",
-        "вам",
-        "ведь",
-        "там",
-        "потом",
-        "себя",
-        "ей",
-        "может",
-        "они",
-        "тут",
-        "где",
-        "есть",
-        "надо",
-        "ней",
-        "для",
-        "мы",
-        "тебя",
-        "их",
-        "чем",
-        "была",
-        "сам",
-        "чтоб",
-        "без",
-        "чего",
-        "раз",
-        "тоже",
-        "себе",
-        "под",
-        "будет",
-        "ж",
-        "тогда",
-        "кто",
-        "этот",
-        "того",
-        "потому",
-        "этого",
-        "какой",
-        "ним",
-        "здесь",
-        "этом",
-        "тем",
-        "чтобы",
-        "нее",
-        "были",
-        "куда",
-        "всех",
-        "можно",
-        "при",
-        "об",
-        "после",
-        "над",
-        "через",
-        "эти",
-        "нас",
-        "про",
-        "них",
-        "эту",
-        "этой",
-        "перед",
-        "том",
-        "им",
-        "между",
-        "также",
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "not",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "by",
-        "with",
-        "from",
-        "as",
-        "it",
-        "this",
-        "that",
-        "its",
-        "және",
-        "мен",
-        "бен",
-        "пен",
-        "да",
-        "де",
-        "та",
-        "те",
-        "бұл",
-        "осы",
-        "ол",
-        "үшін",
-        "деп",
-    ]
-)
-
-
-class Ordering(StrEnum):
-    RELEVANCE = "relevance"
-    RECENT = "recent"
-
-
-class Problem(StrEnum):
-    EMPTY = "empty"  # nothing searchable was typed
-    ONLY_EXCLUDED = "only_excluded"  # only -words: there is nothing to look for
-
-
-@dataclass(frozen=True)
-class QueryItem:
-    words: tuple[str, ...]  # folded words; more than one makes a phrase
-    originals: tuple[str, ...]
-    capitalized: tuple[bool, ...]
-    negated: bool = False
-    prefix: bool = False
-
-
-@dataclass(frozen=True)
-class ParsedQuery:
-    items: tuple[QueryItem, ...]
-    truncated: bool = False
-
-    @property
-    def positive(self) -> list[QueryItem]:
-        return [i for i in self.items if not i.negated]
-
-    @property
-    def negative(self) -> list[QueryItem]:
-        return [i for i in self.items if i.negated]
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    document: Document
-    score: float
-    snippet: str  # HTML: escaped text with the matched words in <b>
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    query: str
-    hits: list[SearchHit]
-    total: int
-    total_capped: bool
-    offset: int
-    limit: int
-    ordering: Ordering = Ordering.RELEVANCE
-    partial: bool = False  # no document has every word: these match some of them
-    corrected: dict[str, str] = field(default_factory=dict)  # typed word → corpus word used instead
-    problem: Problem | None = None
-
-    @property
-    def corrected_query(self) -> str | None:
-        if not self.corrected:
-            return None
-        out = self.query
-        for typed, used in self.corrected.items():
-            out = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", used, out, flags=re.IGNORECASE)
-        return out
-
-    @property
-    def has_next(self) -> bool:
-        return self.offset + len(self.hits) < self.total
-
-    def as_json(self) -> list[dict[str, object]]:
-        return [
-            {
-                "id": h.document.id,
-                "title": h.document.title,
-                "url": h.document.url,
-                "date": h.document.published.isoformat() if h.document.published else None,
-                "source": h.document.source_name,
-                "lang": h.document.lang,
-                "story_id": h.document.story_id,
-                "score": round(h.score, 4),
-                "snippet": h.snippet,
-            }
-            for h in self.hits
-        ]
-
-
-def parse_query(text: str) -> ParsedQuery:
-    """Read whatever was typed as words, "phrases", -exclusions and prefix* — never fails."""
-    cleaned = _CONTROL_RE.sub(" ", text)
-    truncated = len(cleaned) > MAX_QUERY_CHARS
-    cleaned = cleaned[:MAX_QUERY_CHARS]
-    items: list[QueryItem] = []
-    for m in _CHUNK_RE.finditer(cleaned):
-        if m.group(3) is not None:
-            chunk = m.group(3)
-            negated = chunk.startswith("-") and len(chunk) > 1
-            prefix = chunk.rstrip("\"'»).,;!?").endswith("*")
-        else:
-            chunk = m.group(2)
-            negated = m.group(1) == "-"
-            prefix = False
-        tokens = [(cleaned_word, word, cap) for (_, _, word, cap), cleaned_word in _with_originals(chunk)]
-        if not tokens:
-            continue
-        items.append(
-            QueryItem(
-                words=tuple(t[1] for t in tokens),
-                originals=tuple(t[0] for t in tokens),
-                capitalized=tuple(t[2] for t in tokens),
-                negated=negated,
-                prefix=prefix and len(tokens) == 1,
-            )
-        )
-        if len(items) >= MAX_QUERY_WORDS:
-            truncated = True
-            break
-    return ParsedQuery(tuple(items), truncated)
-
-
-def _with_originals(chunk: str) -> list[tuple[tuple[int, int, str, bool], str]]:
-    return [(tok, chunk[tok[0] : tok[1]]) for tok in iter_tokens(chunk)]
+CANDIDATES = 100  # texts with some of the words that are ranked against each other
+# A partial match must hold this share of the query's weight (each word weighs its IDF): «метро в Алатау»
+# with no «метро» anywhere lists nothing rather than every text with «Алатау».
+PARTIAL_FLOOR = 0.5
+# A text in another language than the reader's, with the same words, ranks as if this much less relevant.
+OTHER_LANGUAGE = 0.8
 
 
 @dataclass
 class _Clause:
-    item: QueryItem
+    items: tuple[QueryItem, ...]  # one query word, or several that the lexicon reads as one phrase
     alternatives: Alternatives
     df: int = 0
+    weight: float = 0.0
+
+    @property
+    def typed(self) -> str:
+        return " ".join(o for i in self.items for o in i.originals)
+
+
+def _meaningful(item: QueryItem) -> bool:
+    if len(item.words) > 1 or item.prefix:
+        return True
+    return item.words[0] not in STOPWORDS and item.words[0] not in QUESTION_WORDS
 
 
 class SearchService:
@@ -325,6 +81,7 @@ class SearchService:
         self.corpus = corpus
         self.repo = corpus.repo
         self.morph = corpus.morph
+        self._terms: TermIndex | None = None
 
     # -- building the query -------------------------------------------------------------------------
 
@@ -332,8 +89,10 @@ class SearchService:
         terms = set(self.morph.query_terms(word))
         terms.add(self.morph.token_term(word, capitalized))
         vocab = await self.corpus.vocabulary()
-        for other in vocab.other_script(word):
-            terms |= self.morph.query_terms(other)
+        # A name in an oblique case meets its other-script spelling through its base: Токаева → tokayev.
+        for form in dict.fromkeys((word, self.morph.name_term(word))):
+            for other in vocab.other_script(form):
+                terms |= self.morph.query_terms(other)
         return terms
 
     async def _alternatives(self, item: QueryItem) -> Alternatives:
@@ -345,7 +104,63 @@ class SearchService:
         if len(options) == 1:
             return Alternatives(phrases=tuple((t,) for t in options[0]))
         variants = list(itertools.islice(itertools.product(*options), MAX_PHRASE_VARIANTS))
+        if not item.quoted:
+            # аэро-такси is also written аэротакси.
+            variants.extend((t,) for t in sorted(await self._word_terms("".join(item.words), False)))
         return Alternatives(phrases=tuple(variants))
+
+    async def _term_index(self) -> TermIndex:
+        stats = await self.corpus.stats()
+        if self._terms is None or self._terms._df is not stats.df:
+            self._terms = TermIndex(stats.df)
+        return self._terms
+
+    async def _expanded(self, alt: Alternatives, concepts: Sequence[str]) -> Alternatives:
+        if not concepts:
+            return alt
+        extra = concept_phrases(concepts, await self._term_index(), self.morph.term)
+        phrases = tuple(dict.fromkeys((*alt.phrases, *sorted(extra))))
+        return Alternatives(phrases=phrases)
+
+    async def _clauses_of(self, items: Sequence[QueryItem]) -> list[_Clause]:
+        """One clause per query word; words the lexicon reads as one phrase («генеральный план») make one
+        clause; every clause also matches the lexicon's other spellings of its concept."""
+        clauses: list[_Clause] = []
+        run: list[QueryItem] = []
+
+        async def flush() -> None:
+            words = [i.words[0] for i in run]
+            spans = {s: (e, c) for s, e, c in concept_spans(words)}
+            n = 0
+            while n < len(run):
+                end, concept = spans.get(n, (n + 1, ""))
+                if end - n > 1:
+                    merged = QueryItem(
+                        words=tuple(w for i in run[n:end] for w in i.words),
+                        originals=tuple(o for i in run[n:end] for o in i.originals),
+                        capitalized=tuple(c for i in run[n:end] for c in i.capitalized),
+                    )
+                    alt = await self._expanded(await self._alternatives(merged), [concept])
+                    clauses.append(_Clause(tuple(run[n:end]), alt))
+                else:
+                    item = run[n]
+                    alt = await self._expanded(await self._alternatives(item), [concept] if concept else [])
+                    clauses.append(_Clause((item,), alt))
+                n = end
+            run.clear()
+
+        for item in items:
+            if len(item.words) == 1 and not item.prefix:
+                run.append(item)
+                continue
+            await flush()
+            alt = await self._alternatives(item)
+            if not item.quoted and not item.prefix:
+                found = [c for _, _, c in concept_spans(list(item.words))]
+                alt = await self._expanded(alt, found)
+            clauses.append(_Clause((item,), alt))
+        await flush()
+        return clauses
 
     async def _df(self, alt: Alternatives) -> int:
         stats = await self.corpus.stats()
@@ -356,29 +171,35 @@ class SearchService:
 
     async def _clauses(self, parsed: ParsedQuery) -> tuple[list[_Clause], list[Alternatives], dict[str, str]]:
         positive = parsed.positive
-        meaningful = [i for i in positive if len(i.words) > 1 or i.prefix or i.words[0] not in STOPWORDS]
         # A query made only of stop words is still searched for them rather than refused.
-        chosen = meaningful or positive
-        clauses = [_Clause(i, await self._alternatives(i)) for i in chosen]
+        chosen = [i for i in positive if _meaningful(i)] or positive
+        clauses = await self._clauses_of(chosen)
         corrected: dict[str, str] = {}
         vocab = await self.corpus.vocabulary()
+        stats = await self.corpus.stats()
+        n_docs = max(stats.n_docs, 1)
         for clause in clauses:
             clause.df = await self._df(clause.alternatives)
-            if clause.df or clause.item.prefix or len(clause.item.words) > 1:
-                continue
-            for fix in vocab.corrections(clause.item.words[0]):
-                alt = await self._alternatives(replace(clause.item, words=(fix,)))
-                df = await self._df(alt)
-                if df:
-                    clause.alternatives, clause.df = alt, df
-                    corrected[clause.item.originals[0]] = fix
-                    break
+            item = clause.items[0]
+            if not clause.df and len(clause.items) == 1 and not item.prefix and len(item.words) == 1:
+                for fix in vocab.corrections(item.words[0]):
+                    alt = await self._alternatives(replace(item, words=(fix,)))
+                    df = await self._df(alt)
+                    if df:
+                        clause.alternatives, clause.df = alt, df
+                        corrected[item.originals[0]] = fix
+                        break
+            df = min(clause.df, n_docs)
+            clause.weight = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         excluded = [await self._alternatives(i) for i in parsed.negative]
         return clauses, excluded, corrected
 
     # -- running it ---------------------------------------------------------------------------------
 
-    async def search(self, text: str, limit: int = 5, offset: int = 0) -> SearchResult:
+    async def search(
+        self, text: str, limit: int = 5, offset: int = 0, language: str | None = None
+    ) -> SearchResult:
+        """A page of results; `language` is the reader's interface language (ranks their texts first)."""
         limit = max(1, min(limit, 50))
         offset = max(0, offset)
         parsed = parse_query(text)
@@ -390,130 +211,123 @@ class SearchService:
         if not parsed.positive:
             return replace(empty, problem=Problem.ONLY_EXCLUDED)
         clauses, excluded, corrected = await self._clauses(parsed)
-        empty = replace(empty, corrected=corrected)
-        query = TermQuery(required=tuple(c.alternatives for c in clauses), excluded=tuple(excluded))
-        partial = False
-        total = 0 if any(c.df == 0 for c in clauses) else await self.repo.count_matches(query, COUNT_CAP + 1)
-        if total == 0:
-            found = [c for c in clauses if c.df > 0]
-            if len(clauses) < 2 or not found:
-                return empty
-            # Nothing has every word: show what has the most of them, flagged as partial. Words that nearly
-            # every document has would only add noise (and slowness) to an OR, so they go first.
-            rare = [c for c in found if c.df <= RANK_LIMIT] or found
-            clauses = rare
-            query = TermQuery(
-                required=tuple(c.alternatives for c in rare), excluded=tuple(excluded), any_of=True
-            )
-            partial = True
-            total = await self.repo.count_matches(query, COUNT_CAP + 1)
-            if total == 0:
-                return empty
-        by_recency = min(c.df for c in clauses) > RANK_LIMIT if not partial else False
-        found_docs = await self.repo.search_documents(
-            query, limit=limit, offset=offset, by_recency=by_recency
-        )
-        highlight = self._highlight_terms(clauses)
+        missing = tuple(c.typed for c in clauses if c.df == 0)
+        empty = replace(empty, corrected=corrected, missing=missing)
+        found = [c for c in clauses if c.df > 0]
+        if not found:
+            return empty
+        lang = query_language([w for c in clauses for i in c.items for w in i.words], language)
+        if len(clauses) == 1:
+            return await self._one_word(empty, clauses[0], excluded)
+        ranked, total = await self._ranked(clauses, excluded, lang, offset + limit)
+        if not ranked:
+            return empty
+        page = ranked[offset : offset + limit]
+        highlight = _highlight_terms(found)
         hits = [
-            SearchHit(doc, score, make_snippet(doc.text, highlight, self.morph.token_term))
-            for doc, score in found_docs
+            SearchHit(doc, score, make_snippet(doc.text, highlight, self.morph.token_term), partial)
+            for doc, score, partial in page
         ]
-        return SearchResult(
-            query=empty.query,
+        return replace(
+            empty,
             hits=hits,
             total=min(total, COUNT_CAP),
             total_capped=total > COUNT_CAP,
-            offset=offset,
-            limit=limit,
-            ordering=Ordering.RECENT if by_recency else Ordering.RELEVANCE,
-            partial=partial,
-            corrected=corrected,
+            partial=any(p for _, _, p in ranked),
         )
 
-    @staticmethod
-    def _highlight_terms(clauses: Sequence[_Clause]) -> _Highlight:
-        terms: set[str] = set()
-        prefixes: list[str] = []
+    async def _one_word(self, empty: SearchResult, clause: _Clause, excluded: list[Alternatives]) -> SearchResult:
+        query = TermQuery(required=(clause.alternatives,), excluded=tuple(excluded))
+        total = await self.repo.count_matches(query, COUNT_CAP + 1)
+        if total == 0:
+            return empty
+        stats = await self.corpus.stats()
+        broad = clause.df > RANK_LIMIT or clause.df >= BROAD_SHARE * stats.n_docs
+        found = await self.repo.search_documents(
+            query, limit=empty.limit, offset=empty.offset, by_date=broad
+        )
+        highlight = _highlight_terms([clause])
+        hits = [SearchHit(d, s, make_snippet(d.text, highlight, self.morph.token_term)) for d, s in found]
+        return replace(
+            empty,
+            hits=hits,
+            total=min(total, COUNT_CAP),
+            total_capped=total > COUNT_CAP,
+            ordering=Ordering.RECENT if broad else Ordering.RELEVANCE,
+        )
+
+    async def _ranked(
+        self, clauses: list[_Clause], excluded: list[Alternatives], lang: str, needed: int
+    ) -> tuple[list[tuple[Document, float, bool]], int]:
+        """Texts with every word first, then those with most of them; the total of both."""
+        found = [c for c in clauses if c.df > 0]
+        common = all(c.df > RANK_LIMIT for c in found)
+        out: list[tuple[Document, float, bool]] = []
+        total_full = 0
+        if len(found) == len(clauses):
+            full = TermQuery(required=tuple(c.alternatives for c in clauses), excluded=tuple(excluded))
+            total_full = await self.repo.count_matches(full, COUNT_CAP + 1)
+            if total_full:
+                docs = await self.repo.search_documents(
+                    full, limit=max(CANDIDATES, needed), by_date=common
+                )
+                out = [(d, s * (1.0 if d.lang == lang else OTHER_LANGUAGE), False) for d, s in docs]
+                if not common:
+                    out.sort(key=lambda x: -x[1])
+        if total_full > CANDIDATES or common:
+            # Texts with only some of the words would never be reached, and ranking them is slow.
+            return out, total_full
+        partial = await self._partial(clauses, excluded, lang, {d.id for d, _, _ in out})
+        return out + partial, total_full + len(partial)
+
+    async def _partial(
+        self, clauses: list[_Clause], excluded: list[Alternatives], lang: str, seen: set[int]
+    ) -> list[tuple[Document, float, bool]]:
+        rare = [c for c in clauses if 0 < c.df <= RANK_LIMIT]
+        if not rare:
+            return []
+        query = TermQuery(required=tuple(c.alternatives for c in rare), excluded=tuple(excluded), any_of=True)
+        docs = [(d, s) for d, s in await self.repo.search_documents(query, limit=CANDIDATES) if d.id not in seen]
+        if not docs:
+            return []
+        ids = [d.id for d, _ in docs]
+        weight = {d.id: 0.0 for d, _ in docs}
         for c in clauses:
-            for phrase in c.alternatives.phrases:
-                if c.alternatives.prefix:
-                    prefixes.append(phrase[0])
-                else:
-                    terms.update(phrase)
-        return _Highlight(frozenset(terms), tuple(prefixes))
+            if c.df == 0:
+                continue
+            for doc_id in await self.repo.matching_among(TermQuery(required=(c.alternatives,)), ids):
+                weight[doc_id] += c.weight
+        whole = sum(c.weight for c in clauses) or 1.0
+        kept = [
+            (d, s * (1.0 if d.lang == lang else OTHER_LANGUAGE), weight[d.id] / whole)
+            for d, s in docs
+            if weight[d.id] / whole >= PARTIAL_FLOOR
+        ]
+        # Most of the query's weight first; among equals, BM25.
+        kept.sort(key=lambda x: (-round(x[2], 2), -x[1]))
+        return [(d, s, True) for d, s, _ in kept]
 
 
-@dataclass(frozen=True)
-class _Highlight:
-    terms: frozenset[str]
-    prefixes: tuple[str, ...]
-
-    def matches(self, word: str, term: str) -> bool:
-        return term in self.terms or any(term.startswith(p) or word.startswith(p) for p in self.prefixes)
-
-    @cached_property
-    def candidates(self) -> re.Pattern[str]:
-        """Words that start like a matched term (lemmas and stems keep the first letters): only these are
-        worth a morphology lookup, and a regex finds them without walking every word in Python."""
-        heads = sorted({t[:2] for t in (*self.terms, *self.prefixes) if t})
-        if not heads:
-            return re.compile(r"(?!)")
-        alternatives = "|".join("".join("[её]" if ch == "е" else re.escape(ch) for ch in h) for h in heads)
-        return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
-
-
-def make_snippet(
-    text: str,
-    highlight: _Highlight,
-    term_of: Callable[[str, bool], str],
-    max_chars: int = SNIPPET_CHARS,
-) -> str:
-    """A piece of the original text around the densest cluster of matches, escaped, matches in <b>."""
-    hits: list[tuple[int, int, str]] = []
-    for m in highlight.candidates.finditer(text):
-        word = m.group()
-        folded = fold(word)
-        if highlight.matches(folded, term_of(folded, word[0].isupper() and not word.isupper())):
-            hits.append((m.start(), m.end(), folded))
-    start = 0
-    if hits:
-        # The stretch of text, starting at a match, holding the most distinct matched words.
-        best, best_score = 0, 0
-        span = max_chars * 4 // 5
-        for i, (s0, _, _) in enumerate(hits):
-            score = len({w for s1, _, w in hits[i:] if s1 - s0 < span})
-            if score > best_score:
-                best, best_score = i, score
-        start = max(0, hits[best][0] - 40)
-        # Near the end of the text, start earlier so that the snippet is not needlessly short.
-        start = min(start, max(0, len(text) - max_chars))
-        if start > 0:
-            # Begin at a word: never inside one.
-            space = text.find(" ", start, hits[best][0] + 1)
-            start = space + 1 if space >= 0 else hits[best][0]
-    end = min(len(text), start + max_chars)
-    if end < len(text):
-        cut = text.rfind(" ", start, end)
-        end = cut if cut > start else end
-    parts: list[str] = ["…" if start > 0 else ""]
-    pos = start
-    for s0, e0, _ in hits:
-        if s0 < start or e0 > end:
-            continue
-        parts.append(html.escape(text[pos:s0]))
-        parts.append(f"<b>{html.escape(text[s0:e0])}</b>")
-        pos = e0
-    parts.append(html.escape(text[pos:end]))
-    if end < len(text):
-        parts.append("…")
-    return " ".join("".join(parts).split("\n")).strip()
+def _highlight_terms(clauses: Sequence[_Clause]) -> Highlight:
+    terms: set[str] = set()
+    prefixes: list[str] = []
+    for c in clauses:
+        for phrase in c.alternatives.phrases:
+            if c.alternatives.prefix:
+                prefixes.append(phrase[0])
+            else:
+                terms.update(phrase)
+    return Highlight(frozenset(terms), tuple(prefixes))
 
 
 SIMILAR_LIMIT = 30
+# A similar text must score at least this share of the best one's BM25 on the document's telling terms.
+SIMILAR_FLOOR = 0.35
 
 
 async def similar_documents(service: SearchService, doc: Document) -> list[Document]:
-    """The same story first (other outlets' reports), then documents sharing the most telling terms."""
+    """The same story first (other outlets' reports), then documents sharing the most telling terms, down to
+    a relevance floor: a text that shares one common word with this one is not "similar"."""
     story = [d for d in await service.repo.story_members(doc.story_id or doc.id) if d.id != doc.id]
     fp = await service.repo.fingerprint(doc.id)
     terms = [t for t, _ in sorted(fp.items(), key=lambda kv: -kv[1]) if t.isalnum() and not t.isdigit()][:8]
@@ -521,8 +335,10 @@ async def similar_documents(service: SearchService, doc: Document) -> list[Docum
     if terms:
         query = TermQuery(required=tuple(Alternatives(phrases=((t,),)) for t in terms), any_of=True)
         seen = {doc.id, *(d.id for d in story)}
-        ranked = await service.repo.search_documents(query, limit=SIMILAR_LIMIT)
-        found = [d for d, _ in ranked if d.id not in seen]
+        ranked = await service.repo.search_documents(query, limit=SIMILAR_LIMIT + 1)
+        # The document itself is the best match of its own terms: the floor is relative to it.
+        best = max((s for _, s in ranked), default=0.0)
+        found = [d for d, s in ranked if d.id not in seen and s >= SIMILAR_FLOOR * best]
     return (story + found)[:SIMILAR_LIMIT]
 
 
@@ -541,10 +357,10 @@ async def topic_matches(service: SearchService, topic: str, ids: Sequence[int]) 
     allowed = set(ids)
     if positive:
         alternatives = tuple([await service._alternatives(i) for i in positive])
-        allowed = await matching_among(service.repo, TermQuery(required=alternatives, any_of=True), ids)
+        allowed = await service.repo.matching_among(TermQuery(required=alternatives, any_of=True), ids)
     if parsed.negative and allowed:
         excluded = tuple([await service._alternatives(i) for i in parsed.negative])
-        allowed -= await matching_among(
-            service.repo, TermQuery(required=excluded, any_of=True), sorted(allowed)
+        allowed -= await service.repo.matching_among(
+            TermQuery(required=excluded, any_of=True), sorted(allowed)
         )
     return allowed

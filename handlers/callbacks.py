@@ -57,7 +57,7 @@ class Noop(CallbackData, prefix="x"):
     pass
 
 
-# --- admins (handlers/admin.py); every handler checks ADMIN_IDS, whatever the data says -----------------
+# --- admins (handlers/admin/): the admin routers let only admins in (IsAdmin), whatever the data says ----
 
 
 class PreviewAction(StrEnum):
@@ -115,7 +115,7 @@ class AuditLogPage(CallbackData, prefix="alog"):
     page: int
 
 
-# --- subscriptions and digests (handlers/subscriptions.py) ----------------------------------------------
+# --- subscriptions and digests (handlers/subscriptions/) ----------------------------------------------
 # `chat` is whose subscription a button changes: 0 for the presser's own, a channel's id for a channel
 # (admins only, checked by the handler). `wizard`: part of the /subscribe walk-through, which goes on to
 # the next question; otherwise the button changes one setting and shows the settings again.
@@ -179,3 +179,7 @@ class DigestMore(CallbackData, prefix="dg"):
 
     digest_id: int
     start: int
+
+
+class DigestResend(CallbackData, prefix="dgr"):
+    """An admin's resend of the deliveries whose outcome is unknown (admins only: a router-level filter)."""

@@ -1,34 +1,169 @@
-"""The one error handler: the traceback goes to the log with the update id; the user gets a short apology."""
+"""Errors in one place.
+
+`describe` puts a typed refusal (`UploadError`: a reason and its parameters) into the user's language; the
+handlers use it where a refusal is part of a longer answer (a bulk upload's report, an edited preview).
+The error router answers a refusal that escapes a handler with that sentence, and anything else with the
+traceback in the log and a short apology for the user.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from aiogram import Router
+from aiogram import Router, html
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import ErrorEvent
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.corpus.errors import MB, UploadError, UploadReason, human_size
 from bot.i18n import pick_language
 
-router = Router(name=__name__)
 log = logging.getLogger(__name__)
 
+# The formats admins are told the bot reads.
+FORMATS = ".txt, .md, .html, .docx, .pdf, .jsonl, .zip"
 
-@router.errors()
+_PDF_UNREADABLE = frozenset({UploadReason.PDF_ENCRYPTED, UploadReason.PDF_DAMAGED, UploadReason.PDF_NO_PAGES})
+_EMPTY = frozenset(
+    {UploadReason.NO_TEXT, UploadReason.TEXT_EMPTY, UploadReason.ZIP_EMPTY, UploadReason.JSON_TEXT_EMPTY}
+)
+_BAD_JSON = frozenset(
+    {
+        UploadReason.JSON_INVALID,
+        UploadReason.JSON_NOT_A_LIST,
+        UploadReason.JSON_LINE_INVALID,
+        UploadReason.JSON_NOT_OBJECT,
+        UploadReason.JSON_NO_TEXT_FIELD,
+        UploadReason.JSON_TEXT_NOT_STRING,
+        UploadReason.MORE_FAILURES,
+    }
+)
+_ZIP_TOO_BIG = frozenset({UploadReason.ZIP_TOO_BIG, UploadReason.ZIP_BOMB, UploadReason.ZIP_OVER_BUDGET})
+
+
+def _megabytes(size: object) -> str:
+    return f"{size / MB:.1f}".removesuffix(".0") if isinstance(size, int) else "?"
+
+
+def describe(error: UploadError, i18n: I18n) -> str:
+    """The refusal in the current locale of `i18n`, as HTML; every value from the input is escaped."""
+    _ = i18n.gettext
+    reason = error.reason
+    p = {k: html.quote(str(v)) for k, v in error.params.items()}
+    if reason is UploadReason.DOWNLOAD_TOO_BIG:
+        return _(
+            "The file is {size} MB, but a bot may download at most {limit} MB from Telegram. Send it "
+            "in parts (several smaller files, or a .zip of them), or run a self-hosted Bot API server "
+            "and set TELEGRAM_API_URL and MAX_DOWNLOAD_MB."
+        ).format(size=_megabytes(error.params.get("size")), limit=_megabytes(error.params.get("limit")))
+    if reason in (UploadReason.UNSUPPORTED_FORMAT, UploadReason.NO_EXTENSION):
+        return _("Unknown format «{ext}». I can read: {formats}.").format(
+            ext=p.get("ext", "?"), formats=FORMATS
+        )
+    if reason is UploadReason.TOO_SHORT:
+        return _("The text is too short to be news: {chars} characters, at least {min} are needed.").format(
+            chars=p["chars"], min=p["min"]
+        )
+    if reason is UploadReason.TOO_LONG:
+        return _("The text is too long: {chars} characters, the limit is {max} (MAX_TEXT_CHARS).").format(
+            chars=p["chars"], max=p["max"]
+        )
+    if reason in _EMPTY:
+        return _("There is no text in it.")
+    if reason is UploadReason.PDF_NO_TEXT:
+        return _(
+            "The PDF has no text layer (it is probably a scan). Send the text itself, or a PDF with "
+            "selectable text."
+        )
+    if reason in _PDF_UNREADABLE or reason is UploadReason.PDF_PAGES_UNREADABLE:
+        return _("The PDF is damaged or password-protected, so I cannot read it.")
+    if reason is UploadReason.UNDECODABLE:
+        return _("I could not decode the text: it is not in UTF-8, UTF-16, cp1251 or koi8-r.")
+    if reason is UploadReason.DOCX_DAMAGED:
+        return _("The .docx file is damaged or is not a Word document.")
+    if reason is UploadReason.HTML_DAMAGED:
+        return _("The HTML file is damaged beyond repair.")
+    if reason is UploadReason.ZIP_TOO_MANY:
+        return _(
+            "The archive has {count} files, the limit is {limit} (MAX_ZIP_FILES). Nothing was taken from it."
+        ).format(count=p["count"], limit=p["limit"])
+    if reason in _ZIP_TOO_BIG:
+        return _(
+            "The archive unpacks to more than {limit} MB (MAX_ZIP_UNPACKED_MB), so it was not unpacked."
+        ).format(limit=_megabytes(error.params.get("limit")))
+    if reason is UploadReason.ZIP_UNSAFE_PATH:
+        return _(
+            "The archive contains a path that leads outside it ({path}); nothing was taken from it."
+        ).format(path=p["path"])
+    if reason in (UploadReason.ZIP_DAMAGED, UploadReason.ZIP_MEMBER_DAMAGED):
+        return _("The archive is damaged.")
+    if reason is UploadReason.ZIP_NESTED:
+        return _("Archives inside archives are not supported: unpack the inner .zip and send its files.")
+    if reason in (UploadReason.ZIP_MEMBER_ENCRYPTED, UploadReason.ZIP_MEMBER_METHOD):
+        return _("The file is password-protected or packed in a way I cannot unpack; use an ordinary .zip.")
+    if reason in (UploadReason.FILE_TOO_BIG, UploadReason.ZIP_MEMBER_TOO_BIG):
+        limit = error.params.get("limit")
+        return _("The file is too large (the limit is {limit}).").format(
+            limit=human_size(limit) if isinstance(limit, int) else "?"
+        )
+    if reason in _BAD_JSON:
+        return _(
+            'Not a usable JSON record: each line must be an object with a "text" field ({reason}).'
+        ).format(reason=html.quote(error.english(located=False)))
+    if reason is UploadReason.DUPLICATE:
+        return _("This text is already in the corpus as #{doc_id}.").format(doc_id=p["doc_id"])
+    if reason is UploadReason.BAD_DATE:
+        return _("I could not read that date. Write it like 2026-01-24 or 24.01.2026.")
+    if reason is UploadReason.BAD_TITLE:
+        return _("A title must be 1 to {max} characters long.").format(max=p["max"])
+    if reason is UploadReason.BAD_SOURCE:
+        return _("Send the outlet's name, a link, or both (up to {max} characters).").format(max=p["max"])
+    if reason is UploadReason.UNDO_EXPIRED:
+        return _("It is too late to undo: the deleted text is no longer kept.")
+    if reason is UploadReason.INTERNAL:
+        return _("It could not be saved because of an internal error (it is logged); nothing was changed.")
+    # Only files read from disk by the CLI fail these ways; said as the CLI says them.
+    return _("It could not be used: {reason}").format(reason=html.quote(error.english()))
+
+
+async def _tell(update: Update, text: str) -> bool:
+    """Say `text` where the update came from: a reply to a message, an alert for a button. False when
+    Telegram would not take it (it may be the failure itself)."""
+    try:
+        if update.message is not None:
+            await update.message.answer(text)
+        elif update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+    except TelegramAPIError:
+        return False
+    return True
+
+
+async def on_refusal(event: ErrorEvent, i18n: I18n) -> bool:
+    """A refusal that ended a handler: the user's input was at fault, so they are told why."""
+    assert isinstance(event.exception, UploadError)
+    if not await _tell(event.update, describe(event.exception, i18n)):
+        log.warning("could not tell the user why update %s was refused", event.update.update_id)
+    return True
+
+
 async def on_error(event: ErrorEvent, i18n: I18n) -> bool:
     update = event.update
     log.error("update %s failed", update.update_id, exc_info=event.exception)
     user = update.event.from_user if hasattr(update.event, "from_user") else None
     with i18n.context(), i18n.use_locale(pick_language(None, user.language_code if user else None)):
         text = _("Sorry, something went wrong. Please try again a bit later.")
-        try:
-            if update.message is not None:
-                await update.message.answer(text)
-            elif update.callback_query is not None:
-                await update.callback_query.answer(text, show_alert=True)
-        except TelegramAPIError:
+        if not await _tell(update, text):
             # Telegram itself may be the failure; the log already has the original error.
             log.warning("could not tell the user about the failure of update %s", update.update_id)
     return True
+
+
+def make_router() -> Router:
+    """The error handlers: refusals first, then everything else."""
+    router = Router(name=__name__)
+    router.errors.register(on_refusal, ExceptionTypeFilter(UploadError))
+    router.errors.register(on_error)
+    return router

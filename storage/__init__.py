@@ -1,4 +1,5 @@
-"""All SQL lives here: the database, its migrations and the repositories. Nothing here knows aiogram."""
+"""All SQL lives here: the database and its transactions, migrations, the data models, the repository
+Protocols (`storage.interfaces`) and their SQLite implementation. Nothing here knows the bot or aiogram."""
 
 from storage.db import Database
 

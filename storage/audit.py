@@ -2,47 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
 from storage.db import Database
+from storage.models import AuditEntry
+
+__all__ = ["AuditEntry", "AuditRepository"]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    admin_id: int
-    action: str
-    doc_id: int | None
-    details: str
-
-
 class AuditRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(
-        self,
-        admin_id: int,
-        action: str,
-        doc_id: int | None = None,
-        details: str = "",
-        conn: aiosqlite.Connection | None = None,
-    ) -> None:
-        sql = "INSERT INTO audit_log (at, admin_id, action, doc_id, details) VALUES (?, ?, ?, ?, ?)"
-        params = (_now().isoformat(timespec="seconds"), admin_id, action, doc_id, details[:1000])
-        if conn is not None:
-            await conn.execute(sql, params)
-            return
-        async with self.db.transaction() as tx:
-            await tx.execute(sql, params)
+    async def record(self, admin_id: int, action: str, doc_id: int | None = None, details: str = "") -> None:
+        """One entry; inside a transaction it is part of it (written with the change it records)."""
+        await self.db.execute(
+            "INSERT INTO audit_log (at, admin_id, action, doc_id, details) VALUES (?, ?, ?, ?, ?)",
+            (_now().isoformat(timespec="seconds"), admin_id, action, doc_id, details[:1000]),
+        )
 
     async def recent(self, limit: int = 20, offset: int = 0) -> list[AuditEntry]:
         rows = await self.db.fetchall(
@@ -56,6 +37,5 @@ class AuditRepository:
 
     async def purge_bin(self, older_than: timedelta) -> int:
         cutoff = (_now() - older_than).isoformat(timespec="seconds")
-        async with self.db.transaction() as tx:
-            cur = await tx.execute("DELETE FROM deleted_documents WHERE deleted_at < ?", (cutoff,))
-            return cur.rowcount
+        changes = await self.db.execute("DELETE FROM deleted_documents WHERE deleted_at < ?", (cutoff,))
+        return changes.rowcount

@@ -1,86 +1,42 @@
 """Digests as sent, and the delivery ledger: one row per (digest, chat) and its state.
 
-    pending ──► sending ──► sent
+    pending ──► sending ──► sent        (only with Telegram's answer: the message id)
        ▲           │──────► failed      (gave up after retries, or a permanent error)
-       └─ retry ◄──┤──────► blocked     (the chat is gone for us: blocked, kicked, deactivated, not found)
-                   └──────► cancelled   (the subscription stopped or paused before its turn came)
+       ├─ retry ◄──┤──────► blocked     (the chat is gone for us: blocked, kicked, deactivated, not found)
+       │           │──────► cancelled   (the subscription stopped or paused before its turn came)
+       │           └──────► unknown     (the process stopped before Telegram answered: arrived or not)
+       └── an admin's resend ◄─┘
 
-A row is `sending` only while its request is in flight, so after a crash `sending` means "in doubt".
+A row is `sending` only while its request is in flight, so after a crash `sending` means "in doubt": the
+next start makes it `unknown`, which is never sent again on its own (that could be a duplicate) and is
+reported to the admins, who may resend to exactly those chats.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-
-import aiosqlite
 
 from storage.db import Database
+from storage.models import Delivery, NewDigest, Rendered, State, StoredDigest, Target
 from storage.subscriptions import to_db_time
 
-
-class State(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    BLOCKED = "blocked"
-    CANCELLED = "cancelled"
+__all__ = [
+    "IN_DOUBT",
+    "RESENT",
+    "Delivery",
+    "DeliveryRepository",
+    "NewDigest",
+    "Rendered",
+    "State",
+    "StoredDigest",
+    "Target",
+]
 
 
 IN_DOUBT = "in doubt: the process stopped while the request was in flight"
-
-
-@dataclass(frozen=True)
-class Target:
-    """A subscription to deliver a digest to, and where its cursor and next due time move with it."""
-
-    subscription_id: int | None
-    chat_id: int
-    cursor: int
-    next_due: datetime | None
-
-
-@dataclass(frozen=True)
-class NewDigest:
-    language: str
-    filter_query: str
-    cursor_from: int
-    cursor_to: int
-    stories: str  # JSON, for "show the rest" and for the record
-
-
-@dataclass(frozen=True)
-class Rendered:
-    text: str  # HTML
-    reply_markup: str | None  # JSON of an InlineKeyboardMarkup
-
-
-@dataclass(frozen=True)
-class StoredDigest:
-    id: int
-    created_at: datetime
-    language: str
-    filter_query: str
-    cursor_from: int
-    cursor_to: int
-    stories: str
-    text: str
-    reply_markup: str | None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    digest_id: int
-    chat_id: int
-    subscription_id: int | None
-    state: State
-    attempts: int
-    message_id: int | None
-    last_error: str | None
+RESENT = "resent by an admin after an unknown outcome"
 
 
 def _now() -> str:
@@ -109,8 +65,8 @@ class DeliveryRepository:
         `render` gets the new digest's id (its buttons refer to it) and must not block.
         """
         stamp = to_db_time(now)
-        async with self.db.transaction() as tx:
-            cur = await tx.execute(
+        async with self.db.transaction():
+            inserted = await self.db.execute(
                 "INSERT INTO digests (created_at, language, filter_query, cursor_from, cursor_to, stories, "
                 "text) VALUES (?, ?, ?, ?, ?, ?, '')",
                 (
@@ -122,15 +78,14 @@ class DeliveryRepository:
                     digest.stories,
                 ),
             )
-            digest_id = cur.lastrowid
+            digest_id = inserted.lastrowid
             assert digest_id is not None
-            await cur.close()
             rendered = render(digest_id)
-            await tx.execute(
+            await self.db.execute(
                 "UPDATE digests SET text = ?, reply_markup = ? WHERE id = ?",
                 (rendered.text, rendered.reply_markup, digest_id),
             )
-            await tx.executemany(
+            await self.db.executemany(
                 "UPDATE subscriptions SET cursor = max(cursor, ?), next_due_utc = ?, last_digest_at = ?, "
                 "updated_at = ? WHERE id = ?",
                 [
@@ -139,7 +94,7 @@ class DeliveryRepository:
                     if t.subscription_id is not None
                 ],
             )
-            await tx.executemany(
+            await self.db.executemany(
                 "INSERT OR IGNORE INTO deliveries (digest_id, chat_id, subscription_id, state, created_at, "
                 "updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",
                 [(digest_id, t.chat_id, t.subscription_id, stamp, stamp) for t in targets],
@@ -149,15 +104,32 @@ class DeliveryRepository:
     # -- the engine's side ----------------------------------------------------------------------------------
 
     async def recover_in_doubt(self) -> int:
-        """Rows left `sending` by a process that died. Their request had been handed to Telegram, which has
-        no way to ask whether it arrived; once written, it nearly always did, so they count as sent (never
-        twice) and are marked, so that /stats can tell."""
+        """Rows left `sending` by a process that died become `unknown`: their request may or may not have
+        reached Telegram, which has no way to ask. Never counted as sent (Telegram did not answer), never
+        sent again on their own (that could be a duplicate); `resend_unknown` is the admins' choice."""
         rows = await self.db.write(
-            "UPDATE deliveries SET state = 'sent', last_error = ?, updated_at = ? WHERE state = 'sending' "
+            "UPDATE deliveries SET state = 'unknown', last_error = ?, updated_at = ? WHERE state = 'sending' "
             "RETURNING id",
             (IN_DOUBT, _now()),
         )
         return len(rows)
+
+    async def unknown_count(self) -> tuple[int, int]:
+        """(chats, digests) with a delivery whose outcome is unknown."""
+        row = await self.db.fetchone(
+            "SELECT count(DISTINCT chat_id), count(DISTINCT digest_id) FROM deliveries WHERE state = 'unknown'"
+        )
+        return (int(row[0]), int(row[1])) if row is not None else (0, 0)
+
+    async def resend_unknown(self) -> list[Delivery]:
+        """Every `unknown` row back to `pending`, so that the engine sends it again: an admin's decision,
+        since some of those chats did get the digest and will get it twice."""
+        rows = await self.db.write(
+            "UPDATE deliveries SET state = 'pending', last_error = ?, updated_at = ? WHERE state = 'unknown' "
+            f"RETURNING {_DELIVERY}",
+            (RESENT, _now()),
+        )
+        return [_delivery(r) for r in rows]
 
     async def pending(self, after_id: int, limit: int) -> list[Delivery]:
         rows = await self.db.fetchall(
@@ -191,12 +163,10 @@ class DeliveryRepository:
     async def mark_sent_many(self, sent: Sequence[tuple[int, int]]) -> None:
         """(delivery id, message id) pairs, in one transaction."""
         now = _now()
-        async with self.db.transaction() as tx:
-            await tx.executemany(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, last_error = NULL, updated_at = ? "
-                "WHERE id = ?",
-                [(message_id, now, delivery_id) for delivery_id, message_id in sent],
-            )
+        await self.db.executemany(
+            "UPDATE deliveries SET state = 'sent', message_id = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+            [(message_id, now, delivery_id) for delivery_id, message_id in sent],
+        )
 
     async def mark_retry(self, delivery_id: int, error: str) -> None:
         await self._set(delivery_id, State.PENDING, error)
@@ -214,17 +184,20 @@ class DeliveryRepository:
     async def mark_blocked(self, delivery_id: int, subscription_id: int | None, reason: str) -> None:
         """The chat refuses us for good: the row is closed and the subscription kept, inactive, with why."""
         now = _now()
-        async with self.db.transaction() as tx:
-            await tx.execute(
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE deliveries SET state = 'blocked', last_error = ?, updated_at = ? WHERE id = ?",
                 (reason[:500], now, delivery_id),
             )
             if subscription_id is not None:
-                await tx.execute(
+                conn.execute(
                     "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? "
                     "WHERE id = ? AND active = 1",
                     (reason[:100], now, subscription_id),
                 )
+
+        await self.db.atomic(work)
 
     async def _set(self, delivery_id: int, state: State, error: str) -> None:
         await self.db.write(
@@ -271,7 +244,7 @@ class DeliveryRepository:
         return {State(r[0]): int(r[1]) for r in rows}
 
     async def in_doubt_count(self) -> int:
-        return await self.db.int_scalar("SELECT count(*) FROM deliveries WHERE last_error = ?", (IN_DOUBT,))
+        return await self.db.int_scalar("SELECT count(*) FROM deliveries WHERE state = 'unknown'")
 
     async def has_open(self) -> bool:
         return bool(
@@ -289,7 +262,7 @@ class DeliveryRepository:
         return len(rows)
 
 
-def _delivery(r: aiosqlite.Row) -> Delivery:
+def _delivery(r: sqlite3.Row) -> Delivery:
     return Delivery(
         id=r[0],
         digest_id=r[1],

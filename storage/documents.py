@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-
-import aiosqlite
 
 from storage.db import Database
 from storage.models import (
@@ -16,8 +15,11 @@ from storage.models import (
     Document,
     FeatureRow,
     NewDocument,
+    RestoreConflict,
     TermQuery,
 )
+
+__all__ = ["DocumentRepository", "RestoreConflict", "compile_match"]
 
 _COLUMNS = (
     "id, title, text, url, source_name, published, lang, content_hash, duplicate_of, story_id, hidden, "
@@ -35,7 +37,7 @@ def _to_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _row_to_document(row: aiosqlite.Row) -> Document:
+def _row_to_document(row: sqlite3.Row) -> Document:
     return Document(
         id=row["id"],
         title=row["title"],
@@ -81,82 +83,40 @@ class DocumentRepository:
         self.db = db
 
     # -- writing --------------------------------------------------------------------------------------
+    # A write of several statements runs as one function on the database thread (`Database.atomic`):
+    # one hop however many rows it touches, inside the caller's transaction when there is one.
 
-    async def add(self, doc: NewDocument, conn: aiosqlite.Connection | None = None) -> int:
-        """Insert a document with its index rows; pass `conn` to make it part of a larger transaction."""
-        if conn is None:
-            async with self.db.transaction() as tx:
-                return await self._add(tx, doc)
-        return await self._add(conn, doc)
+    async def add(self, doc: NewDocument) -> int:
+        """Insert a document with its index rows, atomically (inside the current transaction, if any)."""
+        return await self.db.atomic(lambda conn: _add(conn, doc))
 
-    async def _add(self, conn: aiosqlite.Connection, doc: NewDocument) -> int:
-        now = _now()
-        cur = await conn.execute(
-            "INSERT INTO documents (title, text, url, source_name, published, lang, content_hash, "
-            "duplicate_of, story_id, hidden, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,0,?,?)",
-            (
-                doc.title,
-                doc.text,
-                doc.url,
-                doc.source_name,
-                doc.published.isoformat() if doc.published else None,
-                doc.lang,
-                doc.content_hash,
-                doc.duplicate_of,
-                doc.story_id,
-                now,
-                now,
-            ),
-        )
-        doc_id = cur.lastrowid
-        assert doc_id is not None
-        await cur.close()
-        if doc.story_id is None:
-            await conn.execute("UPDATE documents SET story_id = id WHERE id = ?", (doc_id,))
-        await conn.execute(
-            "INSERT INTO doc_fts (rowid, title, body) VALUES (?, ?, ?)",
-            (doc_id, doc.title_terms, doc.body_terms),
-        )
-        await conn.executemany(
-            "INSERT OR IGNORE INTO doc_bands (band, hash, doc_id) VALUES (?, ?, ?)",
-            [(i, h, doc_id) for i, h in enumerate(doc.bands)],
-        )
-        await conn.execute(
-            "INSERT INTO doc_features (doc_id, minhash, fingerprint) VALUES (?, ?, ?)",
-            (doc_id, doc.minhash, doc.fingerprint),
-        )
-        await conn.executemany(
-            "INSERT OR IGNORE INTO story_keys (key, published, doc_id) VALUES (?, ?, ?)",
-            [(k, doc.published.isoformat() if doc.published else "", doc_id) for k in doc.story_keys],
-        )
-        if doc.words:
-            await self.add_vocabulary(Counter(doc.words), conn)
-        return doc_id
-
-    async def add_vocabulary(self, counts: Mapping[str, int], conn: aiosqlite.Connection) -> None:
+    async def add_vocabulary(self, counts: Mapping[str, int]) -> None:
         """Count documents per word; a batch passes its words summed, one row per distinct word."""
-        await conn.executemany(
+        await self.db.executemany(
             "INSERT INTO vocab (word, freq) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET freq = freq + excluded.freq",
             list(counts.items()),
         )
 
     async def set_hidden(self, doc_id: int, hidden: bool, title_terms: str, body_terms: str) -> bool:
         """Hidden documents leave the index (and so search); showing one puts its terms back."""
-        async with self.db.transaction() as tx:
-            cur = await tx.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
                 "UPDATE documents SET hidden = ?, updated_at = ? WHERE id = ? AND hidden != ?",
                 (int(hidden), _now(), doc_id, int(hidden)),
             )
             if cur.rowcount == 0:
                 return False
             if hidden:
-                await tx.execute("DELETE FROM doc_fts WHERE rowid = ?", (doc_id,))
+                conn.execute("DELETE FROM doc_fts WHERE rowid = ?", (doc_id,))
             else:
-                await tx.execute(
+                conn.execute(
                     "INSERT INTO doc_fts (rowid, title, body) VALUES (?, ?, ?)",
                     (doc_id, title_terms, body_terms),
                 )
             return True
+
+        return await self.db.atomic(work)
 
     async def update_meta(
         self,
@@ -181,16 +141,19 @@ class DocumentRepository:
                 params.append(value)
         if not sets:
             return False
-        async with self.db.transaction() as tx:
-            cur = await tx.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
                 f"UPDATE documents SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
                 (*params, _now(), doc_id),
             )
             if cur.rowcount == 0:
                 return False
             if title_terms is not None:
-                await tx.execute("UPDATE doc_fts SET title = ? WHERE rowid = ?", (title_terms, doc_id))
+                conn.execute("UPDATE doc_fts SET title = ? WHERE rowid = ?", (title_terms, doc_id))
             return True
+
+        return await self.db.atomic(work)
 
     async def get(self, doc_id: int) -> Document | None:
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM documents WHERE id = ?", (doc_id,))
@@ -235,11 +198,21 @@ class DocumentRepository:
     # -- search ---------------------------------------------------------------------------------------
 
     async def search_documents(
-        self, query: TermQuery, limit: int, offset: int = 0, by_recency: bool = False
+        self, query: TermQuery, limit: int, offset: int = 0, by_recency: bool = False, by_date: bool = False
     ) -> list[tuple[Document, float]]:
         """Matching documents, best first by BM25 — or newest first when every clause is common (the
-        service decides). Ranked and cut in the index first; only the page's documents are then read."""
+        service decides): by id (`by_recency`) or by publication date (`by_date`). Ranked and cut in the
+        index first; only the page's documents are then read."""
         columns = ", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(","))
+        if by_date:
+            # Walks the publication-date index and keeps what the match set holds: no ranking at all.
+            rows = await self.db.fetchall(
+                f"SELECT {columns}, 0.0 AS score FROM documents d WHERE d.hidden = 0 AND d.id IN ("
+                "SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?) "
+                "ORDER BY d.published DESC NULLS LAST, d.id DESC LIMIT ? OFFSET ?",
+                (compile_match(query), limit, offset),
+            )
+            return [(_row_to_document(r), 0.0) for r in rows]
         order = "rowid DESC" if by_recency else "score, rowid DESC"
         score = "0.0" if by_recency else _BM25
         rows = await self.db.fetchall(
@@ -268,6 +241,15 @@ class DocumentRepository:
     async def vocabulary(self) -> list[tuple[str, int]]:
         rows = await self.db.fetchall("SELECT word, freq FROM vocab")
         return [(r[0], int(r[1])) for r in rows]
+
+    async def term_frequencies(self) -> dict[str, int]:
+        """How many indexed (visible) documents hold each index term."""
+        rows = await self.db.fetchall("SELECT term, doc FROM doc_fts_vocab")
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def indexed_count(self) -> int:
+        """How many documents the full-text index holds (the visible ones)."""
+        return await self.db.int_scalar("SELECT count(*) FROM doc_fts")
 
     # -- duplicates and stories -----------------------------------------------------------------------
 
@@ -353,7 +335,7 @@ class DocumentRepository:
             index_bytes = await self.db.int_scalar(
                 "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'doc_fts%'"
             )
-        except aiosqlite.OperationalError:
+        except sqlite3.OperationalError:
             # dbstat is a compile-time option; without it the index size is unknown rather than an error.
             index_bytes = 0
         return CorpusStats(
@@ -368,126 +350,16 @@ class DocumentRepository:
 
     # -- the bin: a deleted document is kept whole for a while, so that the delete can be undone ----------
 
-    async def move_to_bin(self, doc_id: int, admin_id: int, conn: aiosqlite.Connection) -> Document | None:
-        """Delete a document with every row that belongs to it, keeping a copy in the bin; inside `conn`'s
-        transaction. None when there is no such document."""
-        rows = await conn.execute_fetchall(f"SELECT {_COLUMNS} FROM documents WHERE id = ?", (doc_id,))
-        row = next(iter(rows), None)
-        if row is None:
-            return None
-        fts = next(
-            iter(await conn.execute_fetchall("SELECT title, body FROM doc_fts WHERE rowid = ?", (doc_id,))),
-            None,
-        )
-        features = next(
-            iter(
-                await conn.execute_fetchall(
-                    "SELECT minhash, fingerprint FROM doc_features WHERE doc_id = ?", (doc_id,)
-                )
-            ),
-            None,
-        )
-        bands = await conn.execute_fetchall("SELECT band, hash FROM doc_bands WHERE doc_id = ?", (doc_id,))
-        keys = await conn.execute_fetchall(
-            "SELECT key, published FROM story_keys WHERE doc_id = ?", (doc_id,)
-        )
-        copies = await conn.execute_fetchall("SELECT id FROM documents WHERE duplicate_of = ?", (doc_id,))
-        payload = {
-            "document": {key: row[key] for key in row.keys()},  # noqa: SIM118 (sqlite3.Row is no mapping)
-            "fts": [fts[0], fts[1]] if fts else None,
-            "features": [bytes(features[0]).hex(), features[1]] if features else None,
-            "bands": [[r[0], r[1]] for r in bands],
-            "story_keys": [[r[0], r[1]] for r in keys],
-            # Republications point at the original; the links are put back when it comes back.
-            "copies": [r[0] for r in copies],
-        }
-        await conn.execute(
-            "INSERT OR REPLACE INTO deleted_documents (doc_id, payload, deleted_at, admin_id) VALUES (?, ?, ?, ?)",
-            (doc_id, json.dumps(payload, ensure_ascii=False), _now(), admin_id),
-        )
-        await conn.execute("DELETE FROM doc_fts WHERE rowid = ?", (doc_id,))
-        await conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-        return _row_to_document(row)
+    async def move_to_bin(self, doc_id: int, admin_id: int) -> Document | None:
+        """Delete a document with every row that belongs to it, keeping a copy in the bin, atomically.
+        None when there is no such document."""
+        return await self.db.atomic(lambda conn: _move_to_bin(conn, doc_id, admin_id))
 
-    async def restore_from_bin(
-        self, doc_id: int, conn: aiosqlite.Connection, deleted_after: datetime
-    ) -> int | None:
+    async def restore_from_bin(self, doc_id: int, deleted_after: datetime) -> int | None:
         """Put a deleted document back, under its old id when that is still free; returns its id, or None
         when the bin has no copy deleted after `deleted_after`. Raises RestoreConflict when the same text
         was added again meanwhile."""
-        rows = await conn.execute_fetchall(
-            "SELECT payload FROM deleted_documents WHERE doc_id = ? AND deleted_at >= ?",
-            (doc_id, deleted_after.isoformat(timespec="seconds")),
-        )
-        row = next(iter(rows), None)
-        if row is None:
-            return None
-        payload = json.loads(row[0])
-        doc = payload["document"]
-        same = next(
-            iter(
-                await conn.execute_fetchall(
-                    "SELECT id FROM documents WHERE content_hash = ?", (doc["content_hash"],)
-                )
-            ),
-            None,
-        )
-        if same is not None:
-            raise RestoreConflict(int(same[0]))
-        taken = await conn.execute_fetchall("SELECT 1 FROM documents WHERE id = ?", (doc_id,))
-        original = doc["duplicate_of"]
-        if original is not None and not await conn.execute_fetchall(
-            "SELECT 1 FROM documents WHERE id = ?", (original,)
-        ):
-            original = None
-        cur = await conn.execute(
-            "INSERT INTO documents (id, title, text, url, source_name, published, lang, content_hash, "
-            "duplicate_of, story_id, hidden, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                None if taken else doc_id,
-                doc["title"],
-                doc["text"],
-                doc["url"],
-                doc["source_name"],
-                doc["published"],
-                doc["lang"],
-                doc["content_hash"],
-                original,
-                doc["story_id"],
-                doc["hidden"],
-                doc["created_at"],
-                _now(),
-            ),
-        )
-        new_id = cur.lastrowid
-        assert new_id is not None
-        await cur.close()
-        if doc["story_id"] in (None, doc_id):
-            await conn.execute("UPDATE documents SET story_id = ? WHERE id = ?", (new_id, new_id))
-        if payload["fts"] is not None:
-            await conn.execute(
-                "INSERT INTO doc_fts (rowid, title, body) VALUES (?, ?, ?)", (new_id, *payload["fts"])
-            )
-        if payload["features"] is not None:
-            minhash, fingerprint = payload["features"]
-            await conn.execute(
-                "INSERT INTO doc_features (doc_id, minhash, fingerprint) VALUES (?, ?, ?)",
-                (new_id, bytes.fromhex(minhash), fingerprint),
-            )
-        await conn.executemany(
-            "INSERT OR IGNORE INTO doc_bands (band, hash, doc_id) VALUES (?, ?, ?)",
-            [(band, value, new_id) for band, value in payload["bands"]],
-        )
-        await conn.executemany(
-            "INSERT OR IGNORE INTO story_keys (key, published, doc_id) VALUES (?, ?, ?)",
-            [(key, published, new_id) for key, published in payload["story_keys"]],
-        )
-        await conn.executemany(
-            "UPDATE documents SET duplicate_of = ? WHERE id = ? AND duplicate_of IS NULL",
-            [(new_id, copy) for copy in payload["copies"]],
-        )
-        await conn.execute("DELETE FROM deleted_documents WHERE doc_id = ?", (doc_id,))
-        return new_id
+        return await self.db.atomic(lambda conn: _restore_from_bin(conn, doc_id, deleted_after))
 
     # -- for the admins' lists -----------------------------------------------------------------------
 
@@ -497,50 +369,183 @@ class DocumentRepository:
         )
         return [_row_to_document(r) for r in rows]
 
+    # -- digests: what is new after a subscriber's cursor --------------------------------------------------
+    # Document ids only grow, so "after this id" is "saved since": a cursor per subscriber is one integer.
 
-class RestoreConflict(Exception):
-    """The deleted text is in the corpus again (uploaded anew), so the old copy cannot come back."""
+    async def latest_visible_id(self) -> int:
+        return await self.db.int_scalar("SELECT coalesce(max(id), 0) FROM documents WHERE hidden = 0")
 
-    def __init__(self, existing_id: int) -> None:
-        super().__init__(f"the same text is stored as document {existing_id}")
-        self.existing_id = existing_id
-
-
-# -- digests: what is new after a subscriber's cursor ------------------------------------------------------
-# Document ids only grow, so "after this id" is "saved since": a cursor per subscriber is one integer.
-
-
-async def latest_visible_id(repo: DocumentRepository) -> int:
-    return await repo.db.int_scalar("SELECT coalesce(max(id), 0) FROM documents WHERE hidden = 0")
-
-
-async def cursor_before_latest(repo: DocumentRepository, count: int) -> int:
-    """A cursor with the `count` most recently saved visible documents after it (0 when there are fewer)."""
-    return await repo.db.int_scalar(
-        "SELECT coalesce((SELECT id FROM documents WHERE hidden = 0 ORDER BY id DESC LIMIT 1 OFFSET ?), 0)",
-        (max(0, count),),
-    )
-
-
-async def visible_after(repo: DocumentRepository, cursor: int, limit: int) -> list[Document]:
-    """Visible documents saved after `cursor`, the most recently saved first, at most `limit`."""
-    rows = await repo.db.fetchall(
-        f"SELECT {_COLUMNS} FROM documents WHERE hidden = 0 AND id > ? ORDER BY id DESC LIMIT ?",
-        (cursor, limit),
-    )
-    return [_row_to_document(r) for r in rows]
-
-
-async def matching_among(repo: DocumentRepository, query: TermQuery, ids: Sequence[int]) -> set[int]:
-    """Which of `ids` the query matches (hidden documents are not in the index, so never)."""
-    found: set[int] = set()
-    match = compile_match(query)
-    chunk = 500
-    for start in range(0, len(ids), chunk):
-        part = list(ids[start : start + chunk])
-        marks = ",".join("?" * len(part))
-        rows = await repo.db.fetchall(
-            f"SELECT rowid FROM doc_fts WHERE doc_fts MATCH ? AND rowid IN ({marks})", (match, *part)
+    async def cursor_before_latest(self, count: int) -> int:
+        """A cursor with the `count` most recently saved visible documents after it (0 when there are fewer)."""
+        return await self.db.int_scalar(
+            "SELECT coalesce((SELECT id FROM documents WHERE hidden = 0 ORDER BY id DESC LIMIT 1 OFFSET ?), 0)",
+            (max(0, count),),
         )
-        found.update(int(r[0]) for r in rows)
-    return found
+
+    async def visible_after(self, cursor: int, limit: int) -> list[Document]:
+        """Visible documents saved after `cursor`, the most recently saved first, at most `limit`."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM documents WHERE hidden = 0 AND id > ? ORDER BY id DESC LIMIT ?",
+            (cursor, limit),
+        )
+        return [_row_to_document(r) for r in rows]
+
+    async def matching_among(self, query: TermQuery, ids: Sequence[int]) -> set[int]:
+        """Which of `ids` the query matches (hidden documents are not in the index, so never)."""
+        found: set[int] = set()
+        match = compile_match(query)
+        chunk = 500
+        for start in range(0, len(ids), chunk):
+            part = list(ids[start : start + chunk])
+            marks = ",".join("?" * len(part))
+            rows = await self.db.fetchall(
+                f"SELECT rowid FROM doc_fts WHERE doc_fts MATCH ? AND rowid IN ({marks})", (match, *part)
+            )
+            found.update(int(r[0]) for r in rows)
+        return found
+
+
+# -- the multi-statement writes, each run on the database thread in one hop ---------------------------------
+
+
+def _add(conn: sqlite3.Connection, doc: NewDocument) -> int:
+    now = _now()
+    published = doc.published.isoformat() if doc.published else None
+    cur = conn.execute(
+        "INSERT INTO documents (title, text, url, source_name, published, lang, content_hash, "
+        "duplicate_of, story_id, hidden, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,0,?,?)",
+        (
+            doc.title,
+            doc.text,
+            doc.url,
+            doc.source_name,
+            published,
+            doc.lang,
+            doc.content_hash,
+            doc.duplicate_of,
+            doc.story_id,
+            now,
+            now,
+        ),
+    )
+    doc_id = cur.lastrowid
+    assert doc_id is not None
+    if doc.story_id is None:
+        conn.execute("UPDATE documents SET story_id = id WHERE id = ?", (doc_id,))
+    conn.execute(
+        "INSERT INTO doc_fts (rowid, title, body) VALUES (?, ?, ?)", (doc_id, doc.title_terms, doc.body_terms)
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO doc_bands (band, hash, doc_id) VALUES (?, ?, ?)",
+        [(i, h, doc_id) for i, h in enumerate(doc.bands)],
+    )
+    conn.execute(
+        "INSERT INTO doc_features (doc_id, minhash, fingerprint) VALUES (?, ?, ?)",
+        (doc_id, doc.minhash, doc.fingerprint),
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO story_keys (key, published, doc_id) VALUES (?, ?, ?)",
+        [(k, published or "", doc_id) for k in doc.story_keys],
+    )
+    if doc.words:
+        conn.executemany(
+            "INSERT INTO vocab (word, freq) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET freq = freq + excluded.freq",
+            list(Counter(doc.words).items()),
+        )
+    return doc_id
+
+
+def _one(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
+    return row
+
+
+def _move_to_bin(conn: sqlite3.Connection, doc_id: int, admin_id: int) -> Document | None:
+    row = _one(conn, f"SELECT {_COLUMNS} FROM documents WHERE id = ?", (doc_id,))
+    if row is None:
+        return None
+    fts = _one(conn, "SELECT title, body FROM doc_fts WHERE rowid = ?", (doc_id,))
+    features = _one(conn, "SELECT minhash, fingerprint FROM doc_features WHERE doc_id = ?", (doc_id,))
+    bands = conn.execute("SELECT band, hash FROM doc_bands WHERE doc_id = ?", (doc_id,)).fetchall()
+    keys = conn.execute("SELECT key, published FROM story_keys WHERE doc_id = ?", (doc_id,)).fetchall()
+    copies = conn.execute("SELECT id FROM documents WHERE duplicate_of = ?", (doc_id,)).fetchall()
+    payload = {
+        "document": {key: row[key] for key in row.keys()},  # noqa: SIM118 (sqlite3.Row is no mapping)
+        "fts": [fts[0], fts[1]] if fts else None,
+        "features": [bytes(features[0]).hex(), features[1]] if features else None,
+        "bands": [[r[0], r[1]] for r in bands],
+        "story_keys": [[r[0], r[1]] for r in keys],
+        # Republications point at the original; the links are put back when it comes back.
+        "copies": [r[0] for r in copies],
+    }
+    conn.execute(
+        "INSERT OR REPLACE INTO deleted_documents (doc_id, payload, deleted_at, admin_id) VALUES (?, ?, ?, ?)",
+        (doc_id, json.dumps(payload, ensure_ascii=False), _now(), admin_id),
+    )
+    conn.execute("DELETE FROM doc_fts WHERE rowid = ?", (doc_id,))
+    conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+    return _row_to_document(row)
+
+
+def _restore_from_bin(conn: sqlite3.Connection, doc_id: int, deleted_after: datetime) -> int | None:
+    row = _one(
+        conn,
+        "SELECT payload FROM deleted_documents WHERE doc_id = ? AND deleted_at >= ?",
+        (doc_id, deleted_after.isoformat(timespec="seconds")),
+    )
+    if row is None:
+        return None
+    payload = json.loads(row[0])
+    doc = payload["document"]
+    same = _one(conn, "SELECT id FROM documents WHERE content_hash = ?", (doc["content_hash"],))
+    if same is not None:
+        raise RestoreConflict(int(same[0]))
+    taken = _one(conn, "SELECT 1 FROM documents WHERE id = ?", (doc_id,)) is not None
+    original = doc["duplicate_of"]
+    if original is not None and _one(conn, "SELECT 1 FROM documents WHERE id = ?", (original,)) is None:
+        original = None
+    cur = conn.execute(
+        "INSERT INTO documents (id, title, text, url, source_name, published, lang, content_hash, "
+        "duplicate_of, story_id, hidden, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            None if taken else doc_id,
+            doc["title"],
+            doc["text"],
+            doc["url"],
+            doc["source_name"],
+            doc["published"],
+            doc["lang"],
+            doc["content_hash"],
+            original,
+            doc["story_id"],
+            doc["hidden"],
+            doc["created_at"],
+            _now(),
+        ),
+    )
+    new_id = cur.lastrowid
+    assert new_id is not None
+    if doc["story_id"] in (None, doc_id):
+        conn.execute("UPDATE documents SET story_id = ? WHERE id = ?", (new_id, new_id))
+    if payload["fts"] is not None:
+        conn.execute("INSERT INTO doc_fts (rowid, title, body) VALUES (?, ?, ?)", (new_id, *payload["fts"]))
+    if payload["features"] is not None:
+        minhash, fingerprint = payload["features"]
+        conn.execute(
+            "INSERT INTO doc_features (doc_id, minhash, fingerprint) VALUES (?, ?, ?)",
+            (new_id, bytes.fromhex(minhash), fingerprint),
+        )
+    conn.executemany(
+        "INSERT OR IGNORE INTO doc_bands (band, hash, doc_id) VALUES (?, ?, ?)",
+        [(band, value, new_id) for band, value in payload["bands"]],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO story_keys (key, published, doc_id) VALUES (?, ?, ?)",
+        [(key, published, new_id) for key, published in payload["story_keys"]],
+    )
+    conn.executemany(
+        "UPDATE documents SET duplicate_of = ? WHERE id = ? AND duplicate_of IS NULL",
+        [(new_id, copy) for copy in payload["copies"]],
+    )
+    conn.execute("DELETE FROM deleted_documents WHERE doc_id = ?", (doc_id,))
+    return new_id

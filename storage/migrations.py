@@ -172,4 +172,51 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_open ON deliveries(id) WHERE state IN ('pending', 'sending');
     CREATE INDEX deliveries_state ON deliveries(state, updated_at);
     """,
+    # 6: a delivery whose outcome is unknown (the process stopped before Telegram answered) gets its own
+    # state instead of counting as sent. SQLite cannot change a CHECK, so the table is rebuilt; rows an older
+    # version had counted as sent "in doubt" are unknown too.
+    """
+    CREATE TABLE deliveries_v6 (
+        id INTEGER PRIMARY KEY,
+        digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+        chat_id INTEGER NOT NULL,
+        subscription_id INTEGER REFERENCES subscriptions(id) ON DELETE SET NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'blocked', 'cancelled', 'unknown')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        message_id INTEGER,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (digest_id, chat_id)
+    );
+    INSERT INTO deliveries_v6 (id, digest_id, chat_id, subscription_id, state, attempts, message_id,
+        last_error, created_at, updated_at)
+    SELECT id, digest_id, chat_id, subscription_id,
+        CASE WHEN state = 'sent' AND message_id IS NULL
+            AND last_error = 'in doubt: the process stopped while the request was in flight'
+            THEN 'unknown' ELSE state END,
+        attempts, message_id, last_error, created_at, updated_at
+    FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_v6 RENAME TO deliveries;
+    CREATE INDEX deliveries_open ON deliveries(id) WHERE state IN ('pending', 'sending');
+    CREATE INDEX deliveries_state ON deliveries(state, updated_at);
+    """,
+    # 7: a saved search query belongs to the user who searched: a paging button of another user's list
+    # finds nothing. Rows saved before had no owner; they are only paging shortcuts, so they are dropped
+    # (readable by nobody) rather than kept readable by anyone. New ids start above the old ones, so an old
+    # button never lands on someone's new query.
+    """
+    ALTER TABLE saved_queries RENAME TO saved_queries_v6;
+    CREATE TABLE saved_queries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (user_id, query)
+    );
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'saved_queries', coalesce(max(id), 0) FROM saved_queries_v6;
+    DROP TABLE saved_queries_v6;
+    """,
 ]

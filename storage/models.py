@@ -1,9 +1,14 @@
-"""What the repositories return (frozen dataclasses) and the backend-neutral search query they accept."""
+"""What the repositories take and return: frozen dataclasses and enums, the same for every backend.
+
+The domain and the handlers import these (never a repository module); the repository Protocols in
+`storage.interfaces` are written in them, so a PostgreSQL backend returns exactly the same objects.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -83,3 +88,172 @@ class FeatureRow:
     published: date | None
     lang: str
     fingerprint: str
+
+
+class RestoreConflict(Exception):
+    """The deleted text is in the corpus again (uploaded anew), so the old copy cannot come back."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"the same text is stored as document {existing_id}")
+        self.existing_id = existing_id
+
+
+# -- readers, their saved queries, the admins' audit log and pending uploads -----------------------------
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    language: str | None
+    first_name: str | None
+    username: str | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    admin_id: int
+    action: str
+    doc_id: int | None
+    details: str
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """The upload as it came, with the admin's edits; `published` is the date as the admin typed it."""
+
+    id: int
+    admin_id: int
+    created_at: datetime
+    text: str
+    source: str
+    title: str | None
+    url: str | None
+    published: str | None
+    lang: str | None
+    source_name: str | None
+
+
+# -- digests: subscriptions, digests as sent and the delivery ledger ----------------------------------------
+
+
+class Kind(StrEnum):
+    PERSON = "person"
+    CHANNEL = "channel"
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    INSTANT = "instant"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    chat_id: int
+    kind: Kind
+    title: str
+    added_by: int | None
+    # For a person, their current interface language (/lang) when they chose one, else the one stored here.
+    language: str
+    frequency: Frequency
+    weekday: int | None  # 0 = Monday, for weekly digests
+    local_time: str  # "HH:MM" in `timezone`
+    timezone: str  # an IANA name or "UTC+05:30"
+    filter_query: str
+    paused: bool
+    active: bool
+    inactive_reason: str | None
+    cursor: int
+    next_due: datetime | None
+    last_digest_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    chat_id: int
+    kind: Kind
+    language: str
+    frequency: Frequency
+    local_time: str
+    timezone: str
+    cursor: int
+    next_due: datetime | None
+    weekday: int | None = None
+    filter_query: str = ""
+    title: str = ""
+    added_by: int | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionCounts:
+    people: int  # active, including paused
+    channels: int
+    paused: int
+    inactive: dict[str, int]  # reason → how many (blocked, kicked, unsubscribed, …)
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A subscription to deliver a digest to, and where its cursor and next due time move with it."""
+
+    subscription_id: int | None
+    chat_id: int
+    cursor: int
+    next_due: datetime | None
+
+
+@dataclass(frozen=True)
+class NewDigest:
+    language: str
+    filter_query: str
+    cursor_from: int
+    cursor_to: int
+    stories: str  # JSON, for "show the rest" and for the record
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str  # HTML
+    reply_markup: str | None  # JSON of an InlineKeyboardMarkup
+
+
+@dataclass(frozen=True)
+class StoredDigest:
+    id: int
+    created_at: datetime
+    language: str
+    filter_query: str
+    cursor_from: int
+    cursor_to: int
+    stories: str
+    text: str
+    reply_markup: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    digest_id: int
+    chat_id: int
+    subscription_id: int | None
+    state: State
+    attempts: int
+    message_id: int | None
+    last_error: str | None

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
+from storage.models import PendingUpload
+
+__all__ = ["PendingRepository", "PendingUpload"]
 
 _COLUMNS = "id, admin_id, created_at, text, source, title, url, published, lang, source_name"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class PendingUpload:
-    """The upload as it came, with the admin's edits; `published` is the date as the admin typed it."""
-
-    id: int
-    admin_id: int
-    created_at: datetime
-    text: str
-    source: str
-    title: str | None
-    url: str | None
-    published: str | None
-    lang: str | None
-    source_name: str | None
 
 
 class PendingRepository:
@@ -46,26 +32,23 @@ class PendingRepository:
         lang: str | None = None,
         source_name: str | None = None,
     ) -> int:
-        async with self.db.transaction() as tx:
-            cur = await tx.execute(
-                "INSERT INTO pending_uploads (admin_id, created_at, text, source, title, url, published, "
-                "lang, source_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    admin_id,
-                    _now().isoformat(timespec="seconds"),
-                    text,
-                    source,
-                    title,
-                    url,
-                    published,
-                    lang,
-                    source_name,
-                ),
-            )
-            pending_id = cur.lastrowid
-            await cur.close()
-        assert pending_id is not None
-        return pending_id
+        changes = await self.db.execute(
+            "INSERT INTO pending_uploads (admin_id, created_at, text, source, title, url, published, "
+            "lang, source_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                admin_id,
+                _now().isoformat(timespec="seconds"),
+                text,
+                source,
+                title,
+                url,
+                published,
+                lang,
+                source_name,
+            ),
+        )
+        assert changes.lastrowid is not None
+        return changes.lastrowid
 
     async def get(self, pending_id: int) -> PendingUpload | None:
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM pending_uploads WHERE id = ?", (pending_id,))
@@ -95,19 +78,16 @@ class PendingRepository:
                 params.append(value)
         if not sets:
             return False
-        async with self.db.transaction() as tx:
-            cur = await tx.execute(
-                f"UPDATE pending_uploads SET {', '.join(sets)} WHERE id = ?", (*params, pending_id)
-            )
-            return cur.rowcount > 0
+        changes = await self.db.execute(
+            f"UPDATE pending_uploads SET {', '.join(sets)} WHERE id = ?", (*params, pending_id)
+        )
+        return changes.rowcount > 0
 
     async def delete(self, pending_id: int) -> bool:
-        async with self.db.transaction() as tx:
-            cur = await tx.execute("DELETE FROM pending_uploads WHERE id = ?", (pending_id,))
-            return cur.rowcount > 0
+        changes = await self.db.execute("DELETE FROM pending_uploads WHERE id = ?", (pending_id,))
+        return changes.rowcount > 0
 
     async def purge(self, older_than: timedelta) -> int:
         cutoff = (_now() - older_than).isoformat(timespec="seconds")
-        async with self.db.transaction() as tx:
-            cur = await tx.execute("DELETE FROM pending_uploads WHERE created_at < ?", (cutoff,))
-            return cur.rowcount
+        changes = await self.db.execute("DELETE FROM pending_uploads WHERE created_at < ?", (cutoff,))
+        return changes.rowcount

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-
-import aiosqlite
 
 from storage.db import Database
+from storage.models import Frequency, Kind, NewSubscription, Subscription, SubscriptionCounts
 
-
-class Kind(StrEnum):
-    PERSON = "person"
-    CHANNEL = "channel"
-
-
-class Frequency(StrEnum):
-    DAILY = "daily"
-    WEEKLY = "weekly"
-    INSTANT = "instant"
+__all__ = [
+    "Frequency",
+    "Kind",
+    "NewSubscription",
+    "Subscription",
+    "SubscriptionCounts",
+    "SubscriptionRepository",
+    "to_db_time",
+]
 
 
 def to_db_time(value: datetime | None) -> str | None:
@@ -36,54 +33,6 @@ def _from_db_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-@dataclass(frozen=True)
-class Subscription:
-    id: int
-    chat_id: int
-    kind: Kind
-    title: str
-    added_by: int | None
-    # For a person, their current interface language (/lang) when they chose one, else the one stored here.
-    language: str
-    frequency: Frequency
-    weekday: int | None  # 0 = Monday, for weekly digests
-    local_time: str  # "HH:MM" in `timezone`
-    timezone: str  # an IANA name or "UTC+05:30"
-    filter_query: str
-    paused: bool
-    active: bool
-    inactive_reason: str | None
-    cursor: int
-    next_due: datetime | None
-    last_digest_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class NewSubscription:
-    chat_id: int
-    kind: Kind
-    language: str
-    frequency: Frequency
-    local_time: str
-    timezone: str
-    cursor: int
-    next_due: datetime | None
-    weekday: int | None = None
-    filter_query: str = ""
-    title: str = ""
-    added_by: int | None = None
-
-
-@dataclass(frozen=True)
-class SubscriptionCounts:
-    people: int  # active, including paused
-    channels: int
-    paused: int
-    inactive: dict[str, int]  # reason → how many (blocked, kicked, unsubscribed, …)
-
-
 _SELECT = (
     "SELECT s.id, s.chat_id, s.kind, s.title, s.added_by, "
     "coalesce(CASE WHEN s.kind = 'person' THEN u.language END, s.language) AS language, "
@@ -93,7 +42,7 @@ _SELECT = (
 )
 
 
-def _row(r: aiosqlite.Row) -> Subscription:
+def _row(r: sqlite3.Row) -> Subscription:
     next_due = _from_db_time(r[15])
     created = _from_db_time(r[17])
     updated = _from_db_time(r[18])
@@ -162,13 +111,12 @@ class SubscriptionRepository:
     async def add_many(self, items: Sequence[NewSubscription]) -> None:
         """Many new subscriptions in one transaction (imports, benchmarks); existing chats are left alone."""
         now = _now()
-        async with self.db.transaction() as tx:
-            await tx.executemany(
-                "INSERT OR IGNORE INTO subscriptions (chat_id, kind, title, added_by, language, frequency, "
-                "weekday, local_time, timezone, filter_query, cursor, next_due_utc, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [self._params(item, now) for item in items],
-            )
+        await self.db.executemany(
+            "INSERT OR IGNORE INTO subscriptions (chat_id, kind, title, added_by, language, frequency, "
+            "weekday, local_time, timezone, filter_query, cursor, next_due_utc, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [self._params(item, now) for item in items],
+        )
 
     @staticmethod
     def _params(new: NewSubscription, now: str) -> tuple[object, ...]:
@@ -237,12 +185,10 @@ class SubscriptionRepository:
         if not items:
             return
         now = _now()
-        async with self.db.transaction() as tx:
-            await tx.executemany(
-                "UPDATE subscriptions SET cursor = max(cursor, ?), next_due_utc = ?, updated_at = ? "
-                "WHERE id = ?",
-                [(cursor, to_db_time(due), now, sub_id) for sub_id, cursor, due in items],
-            )
+        await self.db.executemany(
+            "UPDATE subscriptions SET cursor = max(cursor, ?), next_due_utc = ?, updated_at = ? WHERE id = ?",
+            [(cursor, to_db_time(due), now, sub_id) for sub_id, cursor, due in items],
+        )
 
     async def channels(self) -> list[Subscription]:
         rows = await self.db.fetchall(f"{_SELECT} WHERE s.kind = 'channel' ORDER BY s.active DESC, s.id")

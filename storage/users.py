@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from storage.db import Database
+from storage.models import User
+
+__all__ = ["QueryRepository", "User", "UserRepository"]
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class User:
-    user_id: int
-    language: str | None
-    first_name: str | None
-    username: str | None
-    first_seen: datetime
-    last_seen: datetime
 
 
 class UserRepository:
@@ -64,17 +56,21 @@ class QueryRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def save(self, query: str) -> int:
+    async def save(self, user_id: int, query: str) -> int:
+        """The id of `user_id`'s saved `query` (saved now if new): only that user can read it back."""
         # The no-op update makes RETURNING give the id of an existing row too: one statement, one hop.
         rows = await self.db.write(
-            "INSERT INTO saved_queries (query, created_at) VALUES (?, ?) "
-            "ON CONFLICT(query) DO UPDATE SET query = excluded.query RETURNING id",
-            (query, _now()),
+            "INSERT INTO saved_queries (user_id, query, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(user_id, query) DO UPDATE SET query = excluded.query RETURNING id",
+            (user_id, query, _now()),
         )
         return int(rows[0][0])
 
-    async def get(self, query_id: int) -> str | None:
-        value = await self.db.scalar("SELECT query FROM saved_queries WHERE id = ?", (query_id,))
+    async def get(self, query_id: int, user_id: int) -> str | None:
+        """The query saved under `query_id` by `user_id`; None for an unknown id or another user's."""
+        value = await self.db.scalar(
+            "SELECT query FROM saved_queries WHERE id = ? AND user_id = ?", (query_id, user_id)
+        )
         return str(value) if value is not None else None
 
     async def log(self, user_id: int | None, query: str, results: int, via: str) -> None:

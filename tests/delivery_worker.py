@@ -16,6 +16,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.digests.delivery import DeliveryConfig, DeliveryEngine
+from bot.digests.pacing import FREE_BROADCAST_RATE
+from bot.digests.telegram import TelegramSender
 from storage.db import Database
 from storage.deliveries import DeliveryRepository
 
@@ -25,14 +27,14 @@ async def deliver(db_path: Path, api: str, token: str, rate: float, in_flight: i
     await db.connect()
     bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
     try:
-        engine = DeliveryEngine(
-            DeliveryRepository(db), bot, DeliveryConfig(rate=rate, max_in_flight=in_flight)
-        )
+        # As the bot configures itself for that rate (paid broadcasts above the free one).
+        config = DeliveryConfig(rate=rate, paid=rate > FREE_BROADCAST_RATE, max_in_flight=in_flight)
+        engine = DeliveryEngine(DeliveryRepository(db), TelegramSender(bot), config)
         stats = await engine.run_until_idle()
     finally:
         await bot.session.close()
         await db.close()
-    return {"sent": stats.sent, "in_doubt": stats.in_doubt, "failed": stats.failed, "blocked": stats.blocked}
+    return {"sent": stats.sent, "unknown": stats.unknown, "failed": stats.failed, "blocked": stats.blocked}
 
 
 def main() -> None:
@@ -41,7 +43,7 @@ def main() -> None:
     parser.add_argument("--api", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--rate", type=float, default=25.0)
-    parser.add_argument("--in-flight", type=int, default=0)
+    parser.add_argument("--in-flight", type=int, default=0)  # 0: as many as the rate calls for
     args = parser.parse_args()
     print(
         json.dumps(asyncio.run(deliver(args.db, args.api, args.token, args.rate, args.in_flight))), flush=True

@@ -7,6 +7,7 @@ import asyncio
 import html
 import json
 import logging
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -14,11 +15,14 @@ from datetime import date
 from pathlib import Path
 
 from bot.app.container import Services
+from bot.app.failures import StartupFailure, database_failure
+from bot.app.redaction import Redactor, install_redaction
 from bot.app.settings import Settings, SettingsError, load_settings
 from bot.corpus.analysis_pool import AnalysisPool
 from bot.corpus.extract import ExtractFailure, Limits, extract_path
 from bot.corpus.ingest import IngestResult, Status, TextInput
-from bot.corpus.uploads import limits_for, to_input
+from bot.corpus.uploads import to_input
+from storage.db import DatabaseUnusable, unusable
 
 log = logging.getLogger("bot")
 
@@ -79,14 +83,32 @@ def run(argv: Sequence[str] | None = None) -> None:
     )
     logging.getLogger("pymorphy3").setLevel(logging.WARNING)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    if command == "run":
-        from bot.app.runtime import run_bot
+    secrets = [s.get_secret_value() for s in (settings.bot_token, settings.webhook_secret) if s is not None]
+    install_redaction(secrets)
+    try:
+        raise SystemExit(_dispatch(command, settings, args))
+    except DatabaseUnusable as exc:
+        log.debug("database unusable", exc_info=True)
+        failure = database_failure(exc)
+    except sqlite3.DatabaseError as exc:
+        # Damage past the schema shows only when a command reads there.
+        log.debug("database failed", exc_info=True)
+        failure = database_failure(unusable(settings.database_path, exc))
+    except StartupFailure as exc:
+        failure = exc
+    print(Redactor(secrets).redact(str(failure)), file=sys.stderr)
+    raise SystemExit(failure.exit_code)
 
-        raise SystemExit(run_bot(settings))
+
+def _dispatch(command: str, settings: Settings, args: argparse.Namespace) -> int:
+    if command == "run":
+        from bot.app.runners import run_bot
+
+        return run_bot(settings)
     if command == "chat":
         from bot.app.playground import run_playground
 
-        raise SystemExit(run_playground(settings, admin=args.admin, language=args.lang))
+        return run_playground(settings, admin=args.admin, language=args.lang)
     handler = {
         "ingest": _ingest,
         "search": _search,
@@ -94,7 +116,7 @@ def run(argv: Sequence[str] | None = None) -> None:
         "stories": _stories,
         "stats": _stats,
     }
-    raise SystemExit(asyncio.run(handler[command](settings, args)))
+    return asyncio.run(handler[command](settings, args))
 
 
 def _items(
@@ -115,7 +137,7 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     services = await Services.open(settings, load_sample=False)
-    limits = limits_for(settings)
+    limits = services.limits
     counts: Counter[str] = Counter()
     failures: list[IngestResult] = []
     progress = tqdm(unit=" texts", disable=None, file=sys.stderr, leave=False)
@@ -157,7 +179,7 @@ def _terminal(snippet: str) -> str:
 
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
-    services = await Services.open(settings)
+    services = await Services.open(settings, read_only=True)
     try:
         result = await services.search.search(" ".join(args.query), limit=args.limit, offset=args.offset)
     finally:
@@ -188,7 +210,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _summary(settings: Settings, args: argparse.Namespace) -> int:
-    services = await Services.open(settings)
+    services = await Services.open(settings, read_only=True)
     try:
         if args.latest or args.search:
             if args.search:
@@ -230,7 +252,7 @@ async def _summary(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _stories(settings: Settings, args: argparse.Namespace) -> int:
-    services = await Services.open(settings)
+    services = await Services.open(settings, read_only=True)
     try:
         stories = await services.summaries.stories(since=args.since, limit=args.limit)
     finally:
@@ -249,7 +271,7 @@ async def _stories(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _stats(settings: Settings, args: argparse.Namespace) -> int:
-    services = await Services.open(settings)
+    services = await Services.open(settings, read_only=True)
     try:
         st = await services.corpus.repo.stats()
     finally:

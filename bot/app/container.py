@@ -1,16 +1,34 @@
-"""The long-lived objects of the application, built once and shared by the CLI, the bot and the scheduler."""
+"""Every long-lived object of the application, built once here and closed here, shared by the CLI, the bot
+and the scheduler. What needs a Telegram connection (the Bot, digests delivery, i18n for replies) is added
+by the dispatcher factory on top of this."""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 
+from bot.admin.audit import AuditLog
+from bot.admin.documents import DocumentService
+from bot.admin.stats import StatsService
+from bot.admin.uploads import UploadService, UploadSettings
 from bot.app.settings import Settings
+from bot.clock import Clock, SystemClock
+from bot.corpus.extract import Limits
 from bot.corpus.ingest import Corpus
+from bot.corpus.uploads import limits_for
+from bot.reader import ReaderService
 from bot.search import SearchService
 from bot.summaries import SummaryService
 from bot.text.morph import Morphology
-from storage.db import Database
+from bot.users import UserService
+from storage.audit import AuditRepository
+from storage.db import Database, unusable
+from storage.deliveries import DeliveryRepository
+from storage.pending import PendingRepository
+from storage.reports import ReportRepository
+from storage.subscriptions import SubscriptionRepository
+from storage.users import QueryRepository, UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -18,31 +36,115 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     settings: Settings
+    clock: Clock  # the one time source of the services (tests pass a ManualClock)
     db: Database
     morph: Morphology
+    limits: Limits  # what one uploaded or ingested file may cost (the bot's uploads and the CLI's ingest)
+    # repositories
+    users: UserRepository
+    queries: QueryRepository
+    audit: AuditRepository
+    pending: PendingRepository
+    reports: ReportRepository
+    subscriptions: SubscriptionRepository
+    deliveries: DeliveryRepository
+    # domain services
     corpus: Corpus
     search: SearchService
     summaries: SummaryService
+    reader: ReaderService
+    user_service: UserService
+    audit_log: AuditLog
+    uploads: UploadService
+    documents: DocumentService
+    stats: StatsService
 
     @classmethod
-    async def open(cls, settings: Settings, *, load_sample: bool | None = None) -> Services:
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        load_sample: bool | None = None,
+        clock: Clock | None = None,
+        read_only: bool = False,
+    ) -> Services:
+        """Opens the database (DatabaseUnusable says why it cannot be) and builds everything on it.
+        `read_only`: the caller only reads (the CLI's queries), so a read-only file is fine."""
         db = Database(settings.database_path)
         await db.connect()
+        try:
+            if not read_only:
+                await _check_writable(db)
+            services = cls._build(settings, db, clock or SystemClock())
+            if settings.load_sample_corpus if load_sample is None else load_sample:
+                added = await services.corpus.ensure_sample()
+                if added:
+                    log.info("empty database: loaded %d sample document(s)", added)
+        except BaseException:
+            await db.close()
+            raise
+        return services
+
+    @classmethod
+    def _build(cls, settings: Settings, db: Database, clock: Clock) -> Services:
         morph = Morphology()
         corpus = Corpus(db, morph, min_chars=settings.min_text_chars, max_chars=settings.max_text_chars)
-        services = cls(
+        search = SearchService(corpus)
+        summaries = SummaryService(corpus)
+        users, audit, pending = UserRepository(db), AuditRepository(db), PendingRepository(db)
+        queries = QueryRepository(db)
+        reports, subscriptions, deliveries = (
+            ReportRepository(db),
+            SubscriptionRepository(db),
+            DeliveryRepository(db),
+        )
+        audit_log = AuditLog(audit, users)
+        limits = limits_for(
+            max_download_mb=settings.max_download_mb,
+            max_text_chars=settings.max_text_chars,
+            max_zip_files=settings.max_zip_files,
+            max_zip_unpacked_mb=settings.max_zip_unpacked_mb,
+        )
+        upload_settings = UploadSettings(
+            limits,
+            settings.min_text_chars,
+            settings.max_text_chars,
+            settings.upload_progress_seconds,
+        )
+        return cls(
             settings=settings,
+            clock=clock,
             db=db,
             morph=morph,
+            limits=limits,
+            users=users,
+            queries=queries,
+            audit=audit,
+            pending=pending,
+            reports=reports,
+            subscriptions=subscriptions,
+            deliveries=deliveries,
             corpus=corpus,
-            search=SearchService(corpus),
-            summaries=SummaryService(corpus),
+            search=search,
+            summaries=summaries,
+            reader=ReaderService(search, summaries, corpus.repo, queries),
+            user_service=UserService(users),
+            audit_log=audit_log,
+            uploads=UploadService(db, corpus, pending, audit_log, upload_settings, clock),
+            documents=DocumentService(
+                db, corpus, corpus.repo, search, audit_log, audit, queries, settings.undo_minutes, clock
+            ),
+            stats=StatsService(corpus.repo, reports, users, subscriptions, deliveries, clock),
         )
-        if settings.load_sample_corpus if load_sample is None else load_sample:
-            added = await corpus.ensure_sample()
-            if added:
-                log.info("empty database: loaded %d sample document(s)", added)
-        return services
 
     async def close(self) -> None:
         await self.db.close()
+
+
+async def _check_writable(db: Database) -> None:
+    """A read-only file opens and reads fine; the first write would fail much later (a reader's /start, an
+    admin's upload), so a start that will write tries one now: rewriting the schema version in place."""
+    try:
+        await db.write(f"PRAGMA user_version = {await db.schema_version()}")
+    except sqlite3.Error as exc:
+        raise unusable(db.path, exc) from exc

@@ -17,17 +17,11 @@ from types import TracebackType
 from aiogram import Bot, Dispatcher
 
 from bot.app.container import Services
-from bot.app.runtime import (
-    attach_digests,
-    build_dispatcher,
-    make_bot,
-    release_dispatcher,
-    set_commands,
-)
+from bot.app.dispatcher import BotApp
+from bot.app.runners import make_bot
 from bot.app.settings import Settings
 from bot.clock import Clock
 from bot.digests.subscriptions import Digests
-from bot.i18n import make_i18n
 from emulator import BotAPIEmulator, EmulatedUser, StoredMessage, numbered_buttons, render_message
 
 
@@ -59,15 +53,14 @@ class LocalBot:
         settings = self.settings.model_copy(
             update={"telegram_api_url": self.emulator.base_url, "bot_token": self.emulator.token}
         )
-        self.services = await Services.open(settings, load_sample=self.load_sample)
-        self.i18n = make_i18n(settings.default_language)
+        self.services = await Services.open(settings, load_sample=self.load_sample, clock=self.clock)
         self.bot: Bot = make_bot(settings, self.emulator.token)
-        self.dp: Dispatcher = build_dispatcher(self.services, self.i18n)
-        self.digests: Digests = attach_digests(self.dp, self.services, self.bot, self.i18n, self.clock)
+        self.app = BotApp.build(self.services, self.bot)
+        self.dp: Dispatcher = self.app.dp
+        self.digests: Digests = self.app.digests
         if self.configure:
             self.configure(self.dp, self.services)
-        await set_commands(self.bot, self.i18n)
-        await self.dp["admin_menus"].set_all(self.bot)
+        await self.app.set_menus(self.bot)
         since = len(self.emulator.calls)
         self._task = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=5)
@@ -82,7 +75,6 @@ class LocalBot:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
             await self._task
-        release_dispatcher(self.dp)
         await self.bot.session.close()
         await self.services.close()
         if self._own_emulator:
@@ -100,7 +92,7 @@ async def _playground(settings: Settings, admin: bool, language: str) -> None:
     if admin and user_id not in settings.admin_ids:
         settings = settings.model_copy(update={"admin_ids": frozenset({user_id})})
     # The conversation is the output here; routine log lines would drown it.
-    for name in ("aiogram.event", "aiogram.dispatcher", "bot.app.container", "storage.db"):
+    for name in ("aiogram.event", "aiogram.dispatcher", "apscheduler", "bot.app.container", "storage.db"):
         logging.getLogger(name).setLevel(logging.WARNING)
     async with LocalBot(settings) as local:
         user = local.emulator.create_user("You", id=user_id, language_code=language, started=True)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,8 +30,19 @@ class _WorkerState:
 _worker: list[_WorkerState] = []
 
 
-def _init(min_chars: int, max_chars: int) -> None:
+def _init(parent: int, min_chars: int, max_chars: int) -> None:
+    # First, before the slow dictionaries load: a parent killed meanwhile must not leave this behind.
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watchdog", daemon=True).start()
     _worker.append(_WorkerState(Morphology(), min_chars, max_chars))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker outlives a parent killed with -9 (no shutdown tells it), and keeps the resource tracker
+    alive too (it holds the tracker's pipe). Once the parent is gone the worker is re-parented, so its
+    parent pid changes: then it ends, and the tracker, seeing its pipe closed, ends after it."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def _analyse(item: TextInput) -> Analysis | IngestError:
@@ -48,7 +62,7 @@ class AnalysisPool:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init,
-            initargs=(min_chars, max_chars),
+            initargs=(os.getpid(), min_chars, max_chars),
         )
         self.ahead = ahead
 

@@ -12,22 +12,29 @@ from enum import StrEnum
 from importlib import resources
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from bot.corpus import dedup
+from bot.corpus.errors import UploadError, UploadReason
 from bot.corpus.vocabulary import Vocabulary
 from bot.text.morph import Morphology
 from bot.text.normalize import (
     detect_language,
-    find_date,
     make_title,
     normalize_text,
     parse_date,
     split_markers,
 )
-from bot.text.stories import DocFeatures, StoryCandidate, assign, features, fingerprint
+from bot.text.stories import (
+    DocFeatures,
+    StoryCandidate,
+    assign,
+    features,
+    fingerprint_of,
+    stories_to_date,
+    story_keys,
+)
 from storage.db import Database
 from storage.documents import DocumentRepository
+from storage.interfaces import DocumentStore
 from storage.models import Document, NewDocument
 
 if TYPE_CHECKING:
@@ -99,16 +106,15 @@ def analyse(item: TextInput, morph: Morphology, min_chars: int, max_chars: int) 
     meta = split_markers(item.text)
     body = meta.text
     if not body.strip():
-        raise IngestError("the text is empty")
+        raise UploadError(UploadReason.TEXT_EMPTY)
     if len(body) > max_chars:
-        raise IngestError(f"the text is {len(body)} characters long, the limit is {max_chars}")
+        raise UploadError(UploadReason.TOO_LONG, chars=len(body), max=max_chars)
     if len(body) < min_chars:
-        raise IngestError(
-            f"the text is too short to be news ({len(body)} characters, at least {min_chars} needed)"
-        )
+        raise UploadError(UploadReason.TOO_SHORT, chars=len(body), min=min_chars)
     title = normalize_text(item.title) if item.title and item.title.strip() else meta.title
     title = title or make_title(body)
-    published = (parse_date(item.date) if item.date else None) or meta.published or find_date(body)
+    # A date further down the body is a mention («вступит в силу с 1 марта 2027 года»), not when it was written.
+    published = (parse_date(item.date) if item.date else None) or meta.published
     lang = item.lang if item.lang in {"ru", "kk", "en"} else detect_language(body)
     feats = features(body, title, morph)
     sig = dedup.signature(feats.terms)
@@ -163,6 +169,8 @@ class IngestResult:
     reason: str | None = None
     duplicate_of: int | None = None
     story_id: int | None = None
+    # Why it failed, typed (`reason` is its English sentence, for the CLI and the JSON report).
+    error: UploadError | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -177,21 +185,21 @@ class IngestResult:
         }
 
 
-class IngestError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+# A text the engine refuses (empty, too short, too long): the one typed error of uploads.
+IngestError = UploadError
 
 
-INTERNAL_ERROR = "internal error (see the log)"
+INTERNAL_ERROR = UploadError(UploadReason.INTERNAL)
 
 
 class _BatchFailed(Exception):
     pass
 
 
-def _failed(item: TextInput, reason: str) -> IngestResult:
-    return IngestResult(Status.FAILED, item.source, url=item.url, title=item.title, reason=reason)
+def _failed(item: TextInput, error: UploadError) -> IngestResult:
+    return IngestResult(
+        Status.FAILED, item.source, url=item.url, title=item.title, reason=str(error), error=error
+    )
 
 
 class TermStats:
@@ -202,10 +210,9 @@ class TermStats:
         self.n_docs = 0
         self.loaded = False
 
-    async def load(self, db: Database) -> None:
-        rows = await db.fetchall("SELECT term, doc FROM doc_fts_vocab")
-        self.df = Counter({r[0]: int(r[1]) for r in rows})
-        self.n_docs = await db.int_scalar("SELECT count(*) FROM doc_fts")
+    async def load(self, documents: DocumentStore) -> None:
+        self.df = Counter(await documents.term_frequencies())
+        self.n_docs = await documents.indexed_count()
         self.loaded = True
 
     def add(self, terms: Iterable[str]) -> None:
@@ -241,7 +248,7 @@ class Corpus:
 
     async def stats(self) -> TermStats:
         if not self.term_stats.loaded:
-            await self.term_stats.load(self.db)
+            await self.term_stats.load(self.repo)
         return self.term_stats
 
     async def vocabulary(self) -> Vocabulary:
@@ -279,8 +286,8 @@ class Corpus:
     async def save(self, prepared: Prepared) -> IngestResult:
         """Store a prepared text atomically; an exact duplicate is refused."""
         try:
-            async with self.db.transaction() as tx:
-                result, pending = await self._save(prepared, tx)
+            async with self.db.transaction():
+                result, pending = await self._save(prepared)
         except Exception as exc:
             # A concurrent insert of the same text loses the UNIQUE race: that is a duplicate, not a crash.
             existing = await self.repo.by_hash(prepared.content_hash)
@@ -308,10 +315,10 @@ class Corpus:
             self.vocab.add(pending.words)
 
     async def _save(
-        self, prepared: Prepared, conn: aiosqlite.Connection, words: Counter[str] | None = None
+        self, prepared: Prepared, words: Counter[str] | None = None
     ) -> tuple[IngestResult, Prepared | None]:
-        """Insert one prepared text on `conn`. With `words`, its vocabulary is added there instead of
-        written at once (a batch writes the summed counts once: far fewer rows)."""
+        """Insert one prepared text, in the caller's transaction. With `words`, its vocabulary is added there
+        instead of written at once (a batch writes the summed counts once: far fewer rows)."""
         source = prepared.input.source
         if prepared.duplicate is not None:
             return IngestResult(
@@ -328,16 +335,12 @@ class Corpus:
         f = prepared.features
         own = set(f.terms) | set(f.title_terms)
         # Document frequencies as they will be once this document is in: it counts itself.
-        fp = fingerprint(
-            f.terms,
-            f.title_terms,
+        fp = fingerprint_of(
+            f,
             lambda t: stats.get(t) + (t in own),
             # In a young corpus every shared word looks common (df 2 of 3 documents) and IDF would
             # punish exactly the words that tie two reports together; pretend to a modest corpus size.
             max(stats.n_docs + 1, MIN_IDF_DOCS),
-            names=f.names,
-            dates=f.dates,
-            lead_terms=f.lead_terms,
         )
         near = prepared.near_duplicate
         story_id = near.story_id if near else await self._find_story(prepared.published, fp, prepared.lang)
@@ -355,11 +358,11 @@ class Corpus:
             bands=prepared.bands,
             fingerprint=json.dumps(fp, ensure_ascii=False, separators=(",", ":")),
             words=() if words is not None else prepared.words,
-            story_keys=tuple(strongest_keys(fp, STORED_KEYS)),
+            story_keys=tuple(story_keys(fp, STORED_KEYS)),
             duplicate_of=near.id if near else None,
             story_id=story_id,
         )
-        doc_id = await self.repo.add(new, conn)
+        doc_id = await self.repo.add(new)
         if words is not None:
             words.update(prepared.words)
         status = Status.NEAR_DUPLICATE if near else Status.ADDED
@@ -379,16 +382,17 @@ class Corpus:
         ), prepared
 
     async def _find_story(self, published: date | None, fp: dict[str, float], lang: str) -> int | None:
-        keys = strongest_keys(fp, QUERY_KEYS)
-        if published is None:
-            rows = await self.repo.story_candidates(
-                keys, None, None, STORY_CANDIDATES, min_shared=MIN_SHARED_KEYS
-            )
-        else:
-            window = timedelta(days=STORY_WINDOW_DAYS)
-            rows = await self.repo.story_candidates(
-                keys, published - window, published + window, STORY_CANDIDATES, min_shared=MIN_SHARED_KEYS
-            )
+        keys = story_keys(fp, QUERY_KEYS)
+        # Undated reports meet dated ones both ways: an undated text is compared with every date, a dated
+        # one with its window and the undated texts.
+        window = timedelta(days=STORY_WINDOW_DAYS)
+        start, end = (date.min, date.max) if published is None else (published - window, published + window)
+        rows = await self.repo.story_candidates(
+            keys, None, None, STORY_CANDIDATES, min_shared=MIN_SHARED_KEYS
+        )
+        rows += await self.repo.story_candidates(
+            keys, start, end, STORY_CANDIDATES, min_shared=MIN_SHARED_KEYS
+        )
         candidates = [
             StoryCandidate(
                 r.doc_id,
@@ -400,7 +404,12 @@ class Corpus:
             for r in rows
         ]
         new = StoryCandidate(0, 0, published, lang, fp)
-        return assign(new, candidates)
+        # An undated candidate is as old as its story: its dated reports tell how far it is from this one.
+        story_dates = {
+            story: [d.published for d in await self.repo.story_members(story) if d.published]
+            for story in stories_to_date(new, candidates)
+        }
+        return assign(new, candidates, story_dates)
 
     def _fingerprint(self, doc_id: int, raw: str) -> dict[str, float]:
         # Parsing hundreds of candidate fingerprints per new document is the cost of story matching;
@@ -426,7 +435,7 @@ class Corpus:
         try:
             prepared = await self.prepare(item)
         except IngestError as exc:
-            return _failed(item, exc.reason)
+            return _failed(item, exc)
         return await self.save(prepared)
 
     async def ingest_many(
@@ -474,7 +483,7 @@ class Corpus:
 
     def _analysis_failure(self, item: TextInput, analysis: Analysis | Exception) -> IngestResult | None:
         if isinstance(analysis, IngestError):
-            return _failed(item, analysis.reason)
+            return _failed(item, analysis)
         if isinstance(analysis, Exception):
             log.error("analysis failed for %s", item.source, exc_info=analysis)
             return _failed(item, INTERNAL_ERROR)
@@ -486,7 +495,7 @@ class Corpus:
         results: list[IngestResult] = []
         committed: list[Prepared] = []
         try:
-            async with self.db.transaction() as tx:
+            async with self.db.transaction():
                 words: Counter[str] = Counter()
                 for item, analysis in pairs:
                     failure = self._analysis_failure(item, analysis)
@@ -494,14 +503,14 @@ class Corpus:
                         results.append(failure or _failed(item, INTERNAL_ERROR))
                         continue
                     prepared = await self._check(analysis)
-                    result, pending = await self._save(prepared, tx, words)
+                    result, pending = await self._save(prepared, words)
                     results.append(result)
                     if pending is not None:
                         committed.append(pending)
                     # Statistics move at once: the next text of the batch must see this one (story
                     # fingerprints weigh words by how common they are).
                     self._apply(pending)
-                await self.repo.add_vocabulary(words, tx)
+                await self.repo.add_vocabulary(words)
         except Exception as exc:
             log.warning("batch of %d texts rolled back (%s); retrying one by one", len(pairs), exc)
             # The in-memory statistics counted texts that are no longer there: read them again.

@@ -11,23 +11,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.app.settings import Settings
+from bot.corpus.errors import MB
 from bot.corpus.extract import SUPPORTED_EXTENSIONS, Limits, RawItem
 from bot.corpus.ingest import TextInput
 
-MB = 1024 * 1024
+__all__ = [
+    "MB",
+    "Origin",
+    "channel_post_url",
+    "is_bulk",
+    "is_supported",
+    "limits_for",
+    "outlet",
+    "post_input",
+    "to_input",
+]
+
 # Telegram's own getFile limit; only a self-hosted Bot API server lifts it.
 TELEGRAM_DOWNLOAD_MB = 20
 CHAT_SOURCE = "chat"
 
 
-def limits_for(settings: Settings) -> Limits:
-    """Extraction limits from the settings: a file may be as large as the bot may download."""
+def limits_for(
+    *, max_download_mb: int, max_text_chars: int, max_zip_files: int, max_zip_unpacked_mb: int
+) -> Limits:
+    """Extraction limits from the settings' values: a file may be as large as the bot may download."""
     return Limits(
-        max_file_bytes=max(settings.max_download_mb, TELEGRAM_DOWNLOAD_MB) * MB,
-        max_text_chars=settings.max_text_chars,
-        max_zip_members=settings.max_zip_files,
-        max_zip_unpacked_bytes=settings.max_zip_unpacked_mb * MB,
+        max_file_bytes=max(max_download_mb, TELEGRAM_DOWNLOAD_MB) * MB,
+        max_text_chars=max_text_chars,
+        max_zip_members=max_zip_files,
+        max_zip_unpacked_bytes=max_zip_unpacked_mb * MB,
     )
 
 

@@ -10,7 +10,6 @@ from datetime import date
 
 from bot.search import SearchService, topic_matches
 from bot.text.summarize import OverviewDoc, overview
-from storage.documents import cursor_before_latest, latest_visible_id, visible_after
 from storage.models import Document
 
 # A digest looks at most at this many of the newest documents: after a long pause or a bulk import the
@@ -99,13 +98,13 @@ class DigestBuilder:
         self.morph = search.morph
 
     async def start_cursor(self) -> int:
-        return await cursor_before_latest(self.repo, FIRST_DIGEST_DOCUMENTS)
+        return await self.repo.cursor_before_latest(FIRST_DIGEST_DOCUMENTS)
 
     async def latest_id(self) -> int:
-        return await latest_visible_id(self.repo)
+        return await self.repo.latest_visible_id()
 
     async def build(self, cursor: int, filter_query: str, language: str) -> DigestContent:
-        docs = await visible_after(self.repo, cursor, MAX_DOCUMENTS)
+        docs = await self.repo.visible_after(cursor, MAX_DOCUMENTS)
         cursor_to = max((d.id for d in docs), default=cursor)
         considered = len(docs)
         if docs and filter_query.strip():

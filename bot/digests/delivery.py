@@ -1,4 +1,5 @@
-"""The one delivery engine for broadcast messages: paced, resumable, exactly once per (digest, chat).
+"""The one delivery engine for broadcast messages: paced, resumable, and never `sent` without Telegram's
+word for it.
 
 Pacing. Telegram counts in sliding windows — about 30 messages a second in all, one a second to a private
 chat, 20 a minute to a group or channel — and answers 429 past them. What it counts is when requests
@@ -11,11 +12,14 @@ than overflow a window, and goes back to full rate when latency is steady again.
 One dispatcher takes the pacing decisions; the requests themselves run concurrently (Telegram's latency
 would otherwise cap the rate), at most one at a time per chat so that a chat's digests keep their order.
 
-The ledger. A row is claimed (`sending`) in its own commit right before its request and settled right
-after the answer, so after a crash every row is known sent, known not sent (`pending`, sent again), or in
-doubt (`sending`: the request had left). The Bot API cannot tell whether an in-doubt message arrived; once
-the bytes are out it almost always has, so in-doubt rows count as sent and are marked: a chat can miss a
-digest only if the process dies in the instant between the claim and the write, and never gets one twice.
+The ledger. A row is claimed (`sending`) in its own commit right before its request and is marked `sent`
+only with Telegram's answer (its message id), so after a crash every row is known sent, known not sent
+(`pending`, sent again), or in doubt (`sending`: the request may have left). The Bot API cannot tell whether
+an in-doubt message arrived, so the next start makes such rows `unknown`: never counted as sent, never sent
+again on their own (that could be a duplicate), and reported, so that an admin can resend to exactly those
+chats. Exactly once therefore means, at every rate: a chat never gets a digest twice unless an admin
+resends an unknown one, and a chat that got none is either still due it or counted as unknown. How many
+rows a crash can leave unknown is bounded by the requests in flight (a quarter of a second of sends).
 
 Errors. 429: everything pauses for retry_after, then the row goes again. 403 and "chat not found" (and
 losing the right to post): the subscription is marked inactive with the reason and the chat is never tried
@@ -31,104 +35,19 @@ import itertools
 import logging
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from aiogram import Bot
-from aiogram.enums import ParseMode
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramMigrateToChat,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-)
-from aiogram.methods import SendMessage
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
-from pydantic import BaseModel, ConfigDict
-
-from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
-from storage.deliveries import Delivery, DeliveryRepository, Rendered
+from bot.digests.pacing import CHAT_TURNS, ROUND_TRIPS, ChatLimit, DeliveryConfig
+from bot.digests.sending import DigestSender, Outgoing, Refusal, SendRefused
+from storage.interfaces import DeliveryStore
+from storage.models import Delivery, Rendered
+
+__all__ = ["Attempt", "ChatLimit", "DeliveryConfig", "DeliveryEngine", "DeliveryStats", "Outcome"]
 
 log = logging.getLogger(__name__)
-
-# Round trips remembered for the arrival-time allowance: about a second's worth at high rates.
-ROUND_TRIPS = 256
-CHAT_TURNS = 4096
-FREE_BROADCAST_RATE = 30.0  # Telegram's limit for all chats together, messages per second
-PAID_BROADCAST_RATE = 1000.0  # with allow_paid_broadcast (paid in Stars per message above the free rate)
-
-
-@dataclass(frozen=True)
-class ChatLimit:
-    count: int
-    period: float  # seconds
-
-    def spacing(self, margin: float) -> float:
-        """The gap between sends that keeps every sliding window of `period` at ≤ `count`, even if each
-        send arrives up to `margin` seconds off schedule."""
-        if self.count <= 1:
-            return self.period + margin
-        return (self.period + margin) / (self.count - 1)
-
-
-@dataclass(frozen=True)
-class DeliveryConfig:
-    rate: float = 25.0  # messages per second, every broadcast together
-    paid: bool = False  # set allow_paid_broadcast on requests (only worth it above the free rate)
-    private_chat: ChatLimit = ChatLimit(1, 1.0)
-    group_chat: ChatLimit = ChatLimit(20, 60.0)  # groups and channels
-    max_attempts: int = 5  # for 5xx and network errors
-    backoff: float = 1.0  # seconds before the first retry, doubling each time
-    max_backoff: float = 60.0
-    # Sends may arrive this much later (or earlier) than scheduled: loop lag, connection reuse, the network.
-    # The least allowance; the engine raises it while round trips vary more than this.
-    margin: float = 0.02
-    max_margin: float = 0.5
-    max_in_flight: int = 0  # 0: from the rate (enough to hide Telegram's latency at that rate)
-    request_timeout: float = 30.0
-    batch: int = 500  # ledger rows loaded at a time
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DeliveryConfig:
-        cap = PAID_BROADCAST_RATE if settings.allow_paid_broadcast else math.inf
-        rate = min(settings.broadcast_rate, cap)
-        if rate > FREE_BROADCAST_RATE and not settings.allow_paid_broadcast:
-            log.warning(
-                "BROADCAST_RATE=%s is above Telegram's free %s/s; expect 429s unless ALLOW_PAID_BROADCAST",
-                rate,
-                FREE_BROADCAST_RATE,
-            )
-        return cls(rate=rate, paid=settings.allow_paid_broadcast and rate > FREE_BROADCAST_RATE)
-
-    def spacing(self, margin: float) -> float:
-        """Between any two sends, for the global limit, given the arrival-time allowance."""
-        per_second = max(1, math.floor(self.rate))
-        if per_second < 2:
-            return (1.0 + margin) / self.rate
-        return max(1.0 / self.rate, (1.0 + margin) / (per_second - 1))
-
-    @property
-    def in_flight(self) -> int:
-        if self.max_in_flight > 0:
-            return self.max_in_flight
-        # Up to a quarter of a second of sends in flight; aiohttp's pool holds 100 connections.
-        return max(4, min(100, math.ceil(self.rate / 4)))
-
-
-class _Sent(BaseModel):
-    """The one field of a sent message the ledger keeps. Validating the whole Message — chat, sender and a
-    model per entity of a digest full of links — cost more than the rest of a delivery."""
-
-    model_config = ConfigDict(extra="ignore")
-    message_id: int
-
-
-class _SendDigest(SendMessage):
-    __returning__ = _Sent  # type: ignore[assignment]
 
 
 class Outcome(StrEnum):
@@ -157,7 +76,7 @@ class DeliveryStats:
     retries: int = 0
     flood_waits: int = 0
     flood_wait_seconds: float = 0.0
-    in_doubt: int = 0  # found `sending` at start and counted as sent
+    unknown: int = 0  # found `sending` at start: whether they arrived is unknown (not sent again)
     widest_margin: float = 0.0  # the largest arrival-time allowance the pacing used (seconds)
     first_send: float | None = None
     last_send: float | None = None
@@ -176,39 +95,18 @@ class _Item:
         return self.delivery.chat_id
 
 
-def block_reason(description: str) -> str | None:
-    """Why a chat will never take our messages again, from Telegram's error text; None if it might."""
-    text = description.lower()
-    for needle, reason in (
-        ("blocked by the user", "blocked"),
-        ("user is deactivated", "deactivated"),
-        ("kicked", "kicked"),
-        ("chat not found", "chat_not_found"),
-        ("peer_id_invalid", "chat_not_found"),
-        ("can't initiate conversation", "not_started"),
-        ("not a member", "not_member"),
-        ("need administrator rights", "no_rights"),
-        ("not enough rights", "no_rights"),
-        ("chat_write_forbidden", "no_rights"),
-        ("have no rights to send", "no_rights"),
-    ):
-        if needle in text:
-            return reason
-    return None
-
-
 class DeliveryEngine:
     def __init__(
         self,
-        repo: DeliveryRepository,
-        bot: Bot,
+        repo: DeliveryStore,
+        sender: DigestSender,
         config: DeliveryConfig | None = None,
         clock: Clock | None = None,
         *,
         trace: bool = False,
     ) -> None:
         self.repo = repo
-        self.bot = bot
+        self.sender = sender
         self.config = config or DeliveryConfig()
         self.clock: Clock = clock or SystemClock()
         self.stats = DeliveryStats(trace=[] if trace else None)
@@ -233,7 +131,7 @@ class DeliveryEngine:
         self._workers: set[asyncio.Task[None]] = set()
         self._sent: list[tuple[int, int]] = []  # (delivery id, message id) not yet marked in the ledger
         self._flusher: asyncio.Task[None] | None = None
-        self._payloads: dict[int, tuple[Rendered, InlineKeyboardMarkup | None] | None] = {}
+        self._payloads: dict[int, Rendered | None] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -245,11 +143,13 @@ class DeliveryEngine:
         """Settle what a previous process left in doubt, then deliver whatever is pending, and keep going."""
         if self._task is not None:
             return
-        self.stats.in_doubt += await self.repo.recover_in_doubt()
-        if self.stats.in_doubt:
+        unknown = await self.repo.recover_in_doubt()
+        self.stats.unknown += unknown
+        if unknown:
             log.warning(
-                "%d delivery(ies) were in flight when the last process stopped; counted as sent",
-                self.stats.in_doubt,
+                "%d delivery(ies) were in flight when the last process stopped: whether they arrived is "
+                "unknown; not sent again (an admin sees them with /digest unknown and may resend)",
+                unknown,
             )
         # The ledger is the truth: whatever an earlier run of this engine held in memory is read again.
         self._queues.clear()
@@ -274,6 +174,10 @@ class DeliveryEngine:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._sent:
+            # Answers already in hand are recorded even when the requests still in flight were abandoned
+            # (those stay `sending`, unknown at the next start).
+            await self._flush_sent()
 
     @property
     def stopping(self) -> bool:
@@ -284,6 +188,17 @@ class DeliveryEngine:
         self._maybe_more = True
         self._idle.clear()
         self._wake.set()
+
+    def requeue(self, rows: Sequence[Delivery]) -> None:
+        """Rows made pending again behind the engine's reading position (an admin's resend): it reads the
+        ledger forward only, so they are handed to it. Rows ahead of that position it reads as usual, and a
+        stopped engine reads everything again when it starts."""
+        if self._task is None:
+            return
+        for row in rows:
+            if row.id <= self._loaded_upto:
+                self._enqueue(_Item(row))
+        self.wake()
 
     async def wait_idle(self) -> None:
         """Until nothing is pending, delayed or in flight."""
@@ -470,8 +385,7 @@ class DeliveryEngine:
                 await self.repo.mark_cancelled(row.id, "the subscription stopped or paused")
                 self._record(item, Outcome.CANCELLED)
                 return
-            rendered, markup = payload
-            await self._send(item, rendered, markup)
+            await self._send(item, payload)
         except Exception:
             # Only the ledger itself can fail here; the row stays as it was and the log has why.
             log.exception("delivery %s to chat %s could not be recorded", row.id, row.chat_id)
@@ -480,57 +394,48 @@ class DeliveryEngine:
             self._reschedule(row.chat_id)
             self._slots.release()
 
-    async def _send(self, item: _Item, rendered: Rendered, markup: InlineKeyboardMarkup | None) -> None:
+    async def _send(self, item: _Item, rendered: Rendered) -> None:
         row = item.delivery
-        fields: dict[str, Any] = {
-            "chat_id": row.chat_id,
-            "text": rendered.text,
-            "parse_mode": ParseMode.HTML,
-            "reply_markup": markup,
-            "link_preview_options": LinkPreviewOptions(is_disabled=True),
-            "allow_paid_broadcast": True if self.config.paid else None,
-        }
-        request = _SendDigest(**fields)
+        message = Outgoing(row.chat_id, rendered.text, rendered.reply_markup, self.config.paid)
         sent_at = self.clock.monotonic()
         try:
-            message: _Sent = await self.bot(request, request_timeout=int(self.config.request_timeout))  # type: ignore[arg-type]
-        except Exception as exc:
-            if isinstance(exc, TelegramAPIError) and not isinstance(exc, TelegramNetworkError):
+            message_id = await self.sender.send(message, self.config.request_timeout)
+        except SendRefused as refused:
+            if refused.answered:
                 self._round_trips.append(self.clock.monotonic() - sent_at)
-            await self._refused(item, exc, sent_at)
+            await self._refused(item, refused, sent_at)
         else:
             self._round_trips.append(self.clock.monotonic() - sent_at)
-            self._note_sent(row.id, message.message_id)
+            self._note_sent(row.id, message_id)
             self._record(item, Outcome.SENT, sent_at)
 
-    async def _refused(self, item: _Item, exc: Exception, sent_at: float) -> None:
+    async def _refused(self, item: _Item, refused: SendRefused, sent_at: float) -> None:
         row = item.delivery
-        if isinstance(exc, TelegramRetryAfter):
-            self._flood(exc.retry_after)
-            await self.repo.mark_retry(row.id, f"429: retry after {exc.retry_after}")
+        kind = refused.refusal
+        if kind is Refusal.FLOOD:
+            self._flood(refused.retry_after)
+            await self.repo.mark_retry(row.id, f"429: retry after {refused.retry_after}")
             # Refused, so not counted by Telegram: the chat keeps its turn, and the row is first in line
             # again once the pause is over.
             self._chat_next[row.chat_id] = item.chat_was_free_at
             self._enqueue(item, first=True)
             self._record(item, Outcome.FLOOD, sent_at)
-        elif isinstance(exc, TelegramForbiddenError):
-            await self._block(item, block_reason(exc.message) or "forbidden", exc.message, sent_at)
-        elif isinstance(exc, TelegramBadRequest) and (reason := block_reason(exc.message)) is not None:
-            await self._block(item, reason, exc.message, sent_at)
-        elif isinstance(exc, TelegramBadRequest):
-            log.error("Telegram refused delivery %s to %s: %s", row.id, row.chat_id, exc.message)
-            await self.repo.mark_failed(row.id, f"400: {exc.message}")
+        elif kind is Refusal.GONE:
+            await self._block(item, refused.reason, refused.description, sent_at)
+        elif kind is Refusal.REJECTED:
+            log.error("Telegram refused delivery %s to %s: %s", row.id, row.chat_id, refused.description)
+            await self.repo.mark_failed(row.id, refused.description)
             self._record(item, Outcome.FAILED, sent_at)
-        elif isinstance(exc, TelegramMigrateToChat):
-            await self.repo.mark_failed(row.id, f"the group moved to {exc.migrate_to_chat_id}")
+        elif kind is Refusal.MOVED:
+            await self.repo.mark_failed(row.id, refused.description)
             self._record(item, Outcome.FAILED, sent_at)
         else:
             # 5xx, timeouts, connection errors: Telegram or the way to it is unwell; try again later.
-            await self._retry(item, f"{type(exc).__name__}: {exc}", sent_at)
+            await self._retry(item, refused.description, sent_at)
 
     def _note_sent(self, delivery_id: int, message_id: int) -> None:
         """Sent rows are marked in batches: one write for many instead of one each. Until its batch is
-        written a row stays `sending`, which a restart counts as sent: a crash meanwhile resends nothing."""
+        written a row stays `sending`, which a restart makes `unknown`: a crash meanwhile resends nothing."""
         self._sent.append((delivery_id, message_id))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_sent())
@@ -544,7 +449,9 @@ class DeliveryEngine:
                 await self.repo.mark_sent_many(batch)
             except Exception:
                 log.exception(
-                    "could not mark %d deliveries as sent; they stay in doubt, never resent", len(batch)
+                    "could not mark %d deliveries as sent; they stay in doubt (unknown after a restart), "
+                    "never resent on their own",
+                    len(batch),
                 )
 
     async def _retry(self, item: _Item, error: str, sent_at: float) -> None:
@@ -578,15 +485,11 @@ class DeliveryEngine:
         self._next_slot = max(self._next_slot, self._paused_until)
         log.warning("Telegram asked to wait %ss; all broadcasts pause", retry_after)
 
-    async def _payload(self, digest_id: int) -> tuple[Rendered, InlineKeyboardMarkup | None] | None:
+    async def _payload(self, digest_id: int) -> Rendered | None:
         if digest_id not in self._payloads:
-            rendered = await self.repo.payload(digest_id)
-            markup = None
-            if rendered is not None and rendered.reply_markup:
-                markup = InlineKeyboardMarkup.model_validate_json(rendered.reply_markup)
             if len(self._payloads) >= 64:
                 self._payloads.pop(next(iter(self._payloads)))
-            self._payloads[digest_id] = (rendered, markup) if rendered is not None else None
+            self._payloads[digest_id] = await self.repo.payload(digest_id)
         return self._payloads[digest_id]
 
     def _record(self, item: _Item, outcome: Outcome, at: float | None = None) -> None:

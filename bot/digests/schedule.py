@@ -25,8 +25,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock
 from bot.digests.builder import DigestBuilder, DigestContent, stories_to_json
 from bot.digests.delivery import DeliveryEngine
-from storage.deliveries import DeliveryRepository, NewDigest, Rendered, Target
-from storage.subscriptions import Frequency, Subscription, SubscriptionRepository
+from storage.interfaces import DeliveryStore, SubscriptionStore
+from storage.models import Frequency, NewDigest, Subscription, Target
+from storage.models import Rendered as Rendered
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +182,8 @@ class TickReport:
 class DigestScheduler:
     def __init__(
         self,
-        subscriptions: SubscriptionRepository,
-        deliveries: DeliveryRepository,
+        subscriptions: SubscriptionStore,
+        deliveries: DeliveryStore,
         builder: DigestBuilder,
         engine: DeliveryEngine,
         renderer: DigestRenderer,
@@ -209,7 +210,6 @@ class DigestScheduler:
         self.bot_username = bot_username
         self._stopped = False
         await self.engine.start()
-        self.builder.search.corpus.on_saved.append(self.on_saved)
         self._aps = AsyncIOScheduler(timezone=UTC)
         # First run right away: after a downtime, what fell due meanwhile goes out now.
         self._aps.add_job(
@@ -226,9 +226,6 @@ class DigestScheduler:
     async def stop(self) -> None:
         # No new tick starts from here on (a job already started finds the flag once it has the lock)...
         self._stopped = True
-        listeners = self.builder.search.corpus.on_saved
-        if self.on_saved in listeners:
-            listeners.remove(self.on_saved)
         # ...and one in progress finishes first: shutting APScheduler down would cancel it mid-write.
         async with self._lock:
             if self._aps is not None:
@@ -251,7 +248,8 @@ class DigestScheduler:
             log.exception("digest tick failed")
 
     def on_saved(self, doc_ids: list[int]) -> None:
-        """New documents: instant subscribers are due. A burst of saves makes one tick after it settles."""
+        """New documents: instant subscribers are due. A burst of saves makes one tick after it settles.
+        (The application subscribes this to the corpus's saves while the bot runs.)"""
         if self._instant is not None and not self._instant.done():
             self._instant_again = True
             return

@@ -1,61 +1,66 @@
-"""Subscribing, changing, pausing and leaving; channels; and the assembly of the whole digest machinery
-(subscriptions, scheduler, delivery engine) that the application starts and stops with the bot."""
+"""Subscribing, changing, pausing and leaving; channels. The service takes everything it uses as
+constructor parameters (the application builds them) and reaches Telegram only through `ChannelDirectory`."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
-from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
-
-from bot.app.container import Services
-from bot.clock import Clock, SystemClock
+from bot.admin.audit import AuditAction, AuditLog
+from bot.clock import Clock
 from bot.digests.builder import DigestBuilder
-from bot.digests.delivery import DeliveryConfig, DeliveryEngine
-from bot.digests.schedule import DEFAULT_LOCAL_TIME, DigestRenderer, DigestScheduler, due_after
-from storage.deliveries import DeliveryRepository
-from storage.subscriptions import Frequency, Kind, NewSubscription, Subscription, SubscriptionRepository
+from bot.digests.channels import ChannelCheck, ChannelDirectory
+from bot.digests.delivery import DeliveryEngine
+from bot.digests.ledger import DeliveryLedger
+from bot.digests.schedule import DEFAULT_LOCAL_TIME, DigestScheduler, due_after
+from storage.interfaces import SubscriptionStore
+from storage.models import Frequency as Frequency
+from storage.models import Kind as Kind
+from storage.models import NewSubscription
+from storage.models import Subscription as Subscription
 
 log = logging.getLogger(__name__)
 
 MAX_TOPIC_CHARS = 200
 
 
-class ChannelProblem(StrEnum):
-    NOT_FOUND = "not_found"  # no such chat, or the bot is not in it (private channels)
-    NOT_A_CHANNEL = "not_a_channel"
-    NOT_ADMIN = "not_admin"
-    CANNOT_POST = "cannot_post"  # an administrator without the right to post messages
+class ChannelRefused(Exception):
+    """The bot cannot post digests to that channel; `check.problem` says exactly why."""
 
-
-@dataclass(frozen=True)
-class ChannelCheck:
-    ref: str  # what was asked for: "@name" or an id
-    chat_id: int | None = None
-    title: str = ""
-    username: str | None = None
-    problem: ChannelProblem | None = None
-
-    @property
-    def name(self) -> str:
-        return f"@{self.username}" if self.username else (self.title or self.ref)
+    def __init__(self, check: ChannelCheck) -> None:
+        super().__init__(f"{check.ref}: {check.problem}")
+        self.check = check
 
 
 class SubscriptionService:
     def __init__(
-        self, repo: SubscriptionRepository, builder: DigestBuilder, clock: Clock, default_timezone: str
+        self,
+        repo: SubscriptionStore,
+        builder: DigestBuilder,
+        directory: ChannelDirectory,
+        audit: AuditLog,
+        clock: Clock,
+        default_timezone: str,
     ) -> None:
         self.repo = repo
         self.builder = builder
+        self.directory = directory
+        self.audit = audit
         self.clock = clock
         self.default_timezone = default_timezone
 
+    def now(self) -> datetime:
+        """The moment settings are shown for (zone offsets and the next digest depend on it)."""
+        return self.clock.now()
+
     async def get(self, chat_id: int) -> Subscription | None:
         return await self.repo.get(chat_id)
+
+    async def get_active(self, chat_id: int) -> Subscription | None:
+        sub = await self.repo.get(chat_id)
+        return sub if sub is not None and sub.active else None
 
     async def choose_frequency(
         self, chat_id: int, kind: Kind, language: str, frequency: Frequency, weekday: int | None = None
@@ -128,33 +133,14 @@ class SubscriptionService:
 
     # -- channels ---------------------------------------------------------------------------------------
 
-    async def check_channel(self, bot: Bot, ref: str | int) -> ChannelCheck:
-        """Can the bot post digests there? If not, exactly what is missing."""
-        shown = str(ref)
-        try:
-            chat = await bot.get_chat(ref)
-        except (TelegramBadRequest, TelegramForbiddenError) as exc:
-            log.info("channel %s not reachable: %s", ref, exc.message)
-            return ChannelCheck(shown, problem=ChannelProblem.NOT_FOUND)
-        found = ChannelCheck(shown, chat.id, chat.title or "", chat.username)
-        if chat.type != "channel":
-            return replace(found, problem=ChannelProblem.NOT_A_CHANNEL)
-        try:
-            member = await bot.get_chat_member(chat.id, bot.id)
-        except (TelegramBadRequest, TelegramForbiddenError) as exc:
-            log.info("bot membership in %s unknown: %s", ref, exc.message)
-            return replace(found, problem=ChannelProblem.NOT_ADMIN)
-        if isinstance(member, ChatMemberOwner):
-            return found
-        if not isinstance(member, ChatMemberAdministrator):
-            return replace(found, problem=ChannelProblem.NOT_ADMIN)
-        if not member.can_post_messages:
-            return replace(found, problem=ChannelProblem.CANNOT_POST)
-        return found
-
-    async def add_channel(self, check: ChannelCheck, admin_id: int, language: str) -> Subscription:
-        """A checked channel: a daily digest until its admin chooses otherwise (the same choices follow)."""
-        assert check.chat_id is not None and check.problem is None
+    async def connect_channel(
+        self, ref: str | int, admin_id: int, language: str
+    ) -> tuple[ChannelCheck, Subscription]:
+        """A channel the bot can post to gets a daily digest until its admin chooses otherwise (the same
+        choices follow); raises ChannelRefused with what is missing otherwise."""
+        check = await self.directory.check(ref)
+        if check.problem is not None or check.chat_id is None:
+            raise ChannelRefused(check)
         existing = await self.repo.get(check.chat_id)
         sub = await self.choose_frequency(
             check.chat_id,
@@ -162,7 +148,34 @@ class SubscriptionService:
             language,
             existing.frequency if existing and existing.active else Frequency.DAILY,
         )
-        return await self._save(replace(sub, title=check.name, added_by=admin_id))
+        sub = await self._save(replace(sub, title=check.name, added_by=admin_id))
+        await self.audit.record(admin_id, AuditAction.CHANNEL_ADD, details=f"{check.chat_id} {check.name}")
+        return check, sub
+
+    async def disconnect_channel(self, chat_id: int, admin_id: int) -> Subscription | None:
+        """No more digests there; None when it is not a connected channel."""
+        sub = await self.repo.get(chat_id)
+        if sub is None or sub.kind is not Kind.CHANNEL or not sub.active:
+            return None
+        if not await self.repo.deactivate(chat_id, "removed"):
+            return None
+        await self.audit.record(admin_id, AuditAction.CHANNEL_REMOVE, details=f"{sub.chat_id} {sub.title}")
+        return sub
+
+    async def connected_channel(self, chat_id: int) -> Subscription | None:
+        sub = await self.repo.get(chat_id)
+        return sub if sub is not None and sub.active and sub.kind is Kind.CHANNEL else None
+
+    async def resolve(self, ref: str | int) -> int | None:
+        """A chat id from what an admin typed: a number, or a channel's @name (asked of Telegram, else
+        looked up among the connected channels)."""
+        if isinstance(ref, int):
+            return ref
+        found = await self.directory.chat_id(ref)
+        if found is not None:
+            return found
+        wanted = ref.lower()
+        return next((c.chat_id for c in await self.repo.channels() if c.title.lower() == wanted), None)
 
     async def channels(self) -> list[Subscription]:
         return await self.repo.channels()
@@ -170,45 +183,10 @@ class SubscriptionService:
 
 @dataclass
 class Digests:
-    """Everything digests need, built once per process, started and stopped with the bot."""
+    """Everything digests need, as the application built it; the application starts and stops the
+    scheduler (which runs the delivery engine) with the bot."""
 
     subscriptions: SubscriptionService
     scheduler: DigestScheduler
     engine: DeliveryEngine
-    deliveries: DeliveryRepository
-
-    @classmethod
-    def create(
-        cls,
-        services: Services,
-        bot: Bot,
-        renderer: DigestRenderer,
-        clock: Clock | None = None,
-        config: DeliveryConfig | None = None,
-    ) -> Digests:
-        clock = clock or SystemClock()
-        repo = SubscriptionRepository(services.db)
-        deliveries = DeliveryRepository(services.db)
-        builder = DigestBuilder(services.search)
-        engine = DeliveryEngine(
-            deliveries, bot, config or DeliveryConfig.from_settings(services.settings), clock
-        )
-        scheduler = DigestScheduler(repo, deliveries, builder, engine, renderer, clock)
-        subscriptions = SubscriptionService(repo, builder, clock, services.settings.default_timezone)
-        return cls(subscriptions, scheduler, engine, deliveries)
-
-    def install(self, dp: Dispatcher) -> None:
-        """Handlers get `subscriptions`, `digest_scheduler` and `deliveries`; the scheduler and the engine
-        start when the Dispatcher starts and stop when it stops (before the database closes)."""
-        dp["subscriptions"] = self.subscriptions
-        dp["digest_scheduler"] = self.scheduler
-        dp["deliveries"] = self.deliveries
-        dp.startup.register(self._start)
-        dp.shutdown.register(self._stop)
-
-    async def _start(self, bot: Bot) -> None:
-        me = await bot.me()
-        await self.scheduler.start(me.username or "bot")
-
-    async def _stop(self) -> None:
-        await self.scheduler.stop()
+    ledger: DeliveryLedger

@@ -9,6 +9,10 @@ from datetime import date
 
 from razdel import sentenize
 
+from bot.text import cues
+from bot.text.dates import first_date, is_relative_stamp, read_dateline, read_stamp, safe_date
+from bot.text.titles import make_title as make_title  # callers read all of a text's metadata from here
+
 _SOFT_CHARS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _QUOTE_MAP = {"„": "«", "“": "»", "”": "»", "‟": "»", "‹": "«", "›": "»"}
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -18,24 +22,6 @@ _LINE_EDGES_RE = re.compile(r" ?\n ?")
 _DATE_MARKER_RE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*", re.IGNORECASE)
 _URL_MARKER_RE = re.compile(r"^\s*(?:url|source)\s*:?\s+(https?://\S+)\s*\n", re.IGNORECASE)
 _URL_RE = re.compile(r"https?://[^\s<>\"«»]+")
-_ISO_DATE_RE = re.compile(r"\b(20\d{2})-(\d{2})-(\d{2})\b")
-_DOTTED_DATE_RE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(20\d{2})\b")
-_RU_MONTHS = {
-    "январ": 1, "феврал": 2, "март": 3, "апрел": 4, "ма": 5, "июн": 6, "июл": 7, "август": 8,
-    "сентябр": 9, "октябр": 10, "ноябр": 11, "декабр": 12,
-}  # fmt: skip
-_RU_DATE_RE = re.compile(
-    r"\b(\d{1,2})\s+(января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
-    r"\s+(20\d{2})",
-    re.IGNORECASE,
-)
-_EN_MONTHS = {m: i + 1 for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-     "november", "december"])}  # fmt: skip
-_EN_DATE_RE = re.compile(
-    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\s+(\d{1,2}),?"
-    r"\s+(20\d{2})"
-)
 _KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 _CYR_RE = re.compile(r"[а-яё]")
 _LAT_RE = re.compile(r"[a-z]")
@@ -87,13 +73,18 @@ class TextMeta:
 
 
 def split_markers(raw: str) -> TextMeta:
-    """Read the leading `date YYYY-MM-DD` / `url: …` markers and a headline-like first line."""
+    """Read the leading `date YYYY-MM-DD` / `url: …` markers, a headline-like first line and the dateline.
+
+    The date comes from the marker, else from a dateline that opens the text («2026 жылғы 24 қаңтар.»,
+    "ASTANA, March 3, 2026 –"); a date further on is a mention, not the publication date. Lines of metadata
+    above the report (a dateline alone on its line, a byline, a photo credit) are not part of its text.
+    """
     text = normalize_text(raw)
     published: date | None = None
     url: str | None = None
     while True:
         if m := _DATE_MARKER_RE.match(text):
-            published = _safe_date(*map(int, m.group(1).split("-")))
+            published = safe_date(*map(int, m.group(1).split("-")))
             text = text[m.end() :]
             continue
         if m := _URL_MARKER_RE.match(text):
@@ -102,10 +93,28 @@ def split_markers(raw: str) -> TextMeta:
             continue
         break
     title = None
-    first, sep, rest = text.partition("\n")
-    if sep and _looks_like_headline(first) and rest.strip():
-        title = first.strip()
+    while True:
+        first, sep, rest = text.partition("\n")
+        if not sep or not rest.strip():
+            break
+        dateline = read_dateline(first)
+        if dateline is not None and dateline.alone:
+            published = published or dateline.published
+        elif (stamp := read_stamp(first)) or is_relative_stamp(first):
+            published = published or stamp
+        elif not (cues.is_byline(first) or cues.is_boilerplate(first)):
+            # A line that opens with a dateline is the first sentence of the report, not its headline.
+            if title is not None or dateline is not None or not _looks_like_headline(first):
+                break
+            title = first.strip()
         text = rest.strip()
+    if published is None and (dateline := read_dateline(text)):
+        published = dateline.published
+    # Some sites print the publication stamp under the text («Опубликовано: 21 марта 2026, 09:40»).
+    rest, sep, last = text.rpartition("\n")
+    if sep and rest.strip() and ((stamp := read_stamp(last)) or is_relative_stamp(last)):
+        published = published or stamp
+        text = rest
     return TextMeta(text=text.strip(), title=title, published=published, url=url)
 
 
@@ -118,23 +127,15 @@ def _looks_like_headline(line: str) -> bool:
 
 
 def find_date(text: str) -> date | None:
-    """The first plausible date written in the text (ISO, dd.mm.yyyy, «24 января 2026», January 24, 2026)."""
-    head = text[:3000]
-    candidates: list[tuple[int, date]] = []
-    for m in _ISO_DATE_RE.finditer(head):
-        if d := _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))):
-            candidates.append((m.start(), d))
-    for m in _DOTTED_DATE_RE.finditer(head):
-        if d := _safe_date(int(m.group(3)), int(m.group(2)), int(m.group(1))):
-            candidates.append((m.start(), d))
-    for m in _RU_DATE_RE.finditer(head):
-        month = next(v for k, v in _RU_MONTHS.items() if m.group(2).lower().startswith(k))
-        if d := _safe_date(int(m.group(3)), month, int(m.group(1))):
-            candidates.append((m.start(), d))
-    for m in _EN_DATE_RE.finditer(head):
-        if d := _safe_date(int(m.group(3)), _EN_MONTHS[m.group(1).lower()], int(m.group(2))):
-            candidates.append((m.start(), d))
-    return min(candidates)[1] if candidates else None
+    """The first date written in `text` (ISO, dd.mm.yyyy, «24 января 2026», «2026 жылғы 24 қаңтар»,
+    "January 24, 2026"): for a string that is a date. A text's publication date is its dateline's."""
+    return first_date(text)
+
+
+def find_dateline(text: str) -> date | None:
+    """The date of the dateline that opens `text`; None when it has none (a date further on is a mention)."""
+    found = read_dateline(text)
+    return found.published if found else None
 
 
 def find_url(text: str) -> str | None:
@@ -142,31 +143,48 @@ def find_url(text: str) -> str | None:
     return m.group().rstrip(".,);") if m else None
 
 
-def _safe_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
 def parse_date(value: str) -> date | None:
     """An ISO date (or datetime) string, or a date written in words; None when it cannot be read."""
     value = value.strip()
     if m := re.match(r"^(\d{4})-(\d{2})-(\d{2})", value):
-        return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    return find_date(value)
+        return safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    return first_date(value)
+
+
+# razdel ends a sentence after "Oct." in "on Oct. 19, the Akorda press service reported".
+_MONTH_ABBREVIATION_RE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.$")
 
 
 def sentences(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, sentence) with offsets into `text`; paragraph breaks always end a sentence."""
+    """(start, end, sentence) with offsets into `text`; paragraph breaks always end a sentence, and a dateline
+    stays with the sentence it opens ("ASTANA. KAZINFORM – …", «Астана, 24 января 2026 года. Глава…»)."""
     out: list[tuple[int, int, str]] = []
     offset = 0
     for para in text.split("\n"):
         if para.strip():
-            for s in sentenize(para):
-                out.append((offset + s.start, offset + s.stop, s.text))
+            bounds = [(s.start, s.stop) for s in sentenize(para)]
+            if len(bounds) > 1:
+                bounds = _mend(para, bounds)
+            out.extend((offset + a, offset + b, para[a:b]) for a, b in bounds)
         offset += len(para) + 1
     return out
+
+
+def _mend(para: str, bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    dateline = read_dateline(para)
+    if dateline is not None and not dateline.alone:
+        # The sentence the report starts in, at or after the end of the dateline, takes the dateline in.
+        last = next((i for i, (_, b) in enumerate(bounds) if b > dateline.end), 0)
+        if last:
+            bounds[: last + 1] = [(bounds[0][0], bounds[last][1])]
+    mended = bounds[:1]
+    for a, b in bounds[1:]:
+        prev_a, prev_b = mended[-1]
+        if para[a : a + 1].isdigit() and _MONTH_ABBREVIATION_RE.search(para[prev_a:prev_b]):
+            mended[-1] = (prev_a, b)
+        else:
+            mended.append((a, b))
+    return mended
 
 
 _QUICK_SENTENCE_END = re.compile(r"(?<=[.!?…])[»\"')]*\s+(?=[«\"(—–-]?\s*[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ0-9])|\n+")
@@ -184,14 +202,3 @@ def quick_sentences(text: str) -> list[tuple[int, int, str]]:
     if text[start:].strip():
         out.append((start, len(text), text[start:]))
     return out
-
-
-def make_title(text: str, limit: int = 120) -> str:
-    """A title for a text that has none: its first sentence, shortened at a word boundary."""
-    first = sentences(text)[:1]
-    title = first[0][2] if first else text.strip()
-    title = title.lstrip("—–- ").strip()
-    if len(title) <= limit:
-        return title.rstrip(".")
-    cut = title[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:—– ") + "…"

@@ -1,1 +1,22 @@
-"""handlers/reader."""
+"""The readers' routers. Two, because the admins' and subscribers' dialogs go between them: the commands
+first, and reading last, whose catch-all takes any other private text as a search."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers.reader import inline, language, reading, start
+
+
+def make_commands_router() -> Router:
+    """/start, /help, /lang and the main menu."""
+    router = Router(name="reader.commands")
+    router.include_routers(start.make_router(), language.make_router())
+    return router
+
+
+def make_reading_router() -> Router:
+    """Search, lists, cards and inline mode."""
+    router = Router(name="reader.reading")
+    router.include_routers(inline.make_router(), reading.make_router())
+    return router

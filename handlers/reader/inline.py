@@ -13,26 +13,27 @@ from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.search import SearchService
-from bot.summaries import SummaryService
+from bot.reader import ReaderService
+from bot.summaries import DocumentSummary
 from handlers.ui import keyboards, render
-from storage.models import Document
-from storage.users import QueryRepository
-
-router = Router(name=__name__)
 
 INLINE_PAGE = 20  # Telegram allows 50; 20 keeps each answer small and quick
 MAX_OFFSET = 1000
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.inline_query.register(inline_search)
+    return router
 
 
 def _offset(raw: str) -> int:
     return int(raw) if raw.isdigit() and int(raw) <= MAX_OFFSET else 0
 
 
-async def _article(
-    doc: Document, summaries: SummaryService, bot: Bot, locale: str
-) -> InlineQueryResultArticle:
-    summary = " ".join(summaries.summarize_document(doc, sentences=2, max_chars=500))
+async def _article(item: DocumentSummary, bot: Bot, locale: str) -> InlineQueryResultArticle:
+    doc = item.document
+    summary = " ".join(item.sentences)
     text = "\n\n".join(
         part
         for part in (
@@ -54,28 +55,13 @@ async def _article(
     )
 
 
-@router.inline_query()
-async def inline_search(
-    query: InlineQuery,
-    bot: Bot,
-    search: SearchService,
-    summaries: SummaryService,
-    queries: QueryRepository,
-    i18n: I18n,
-) -> None:
+async def inline_search(query: InlineQuery, bot: Bot, reader: ReaderService, i18n: I18n) -> None:
     offset = _offset(query.offset)
-    text = query.query.strip()
-    if text:
-        result = await search.search(text, limit=INLINE_PAGE, offset=offset)
-        docs = [h.document for h in result.hits]
-        more = result.has_next
-        if offset == 0:
-            await queries.log(query.from_user.id, text, result.total, "inline")
-    else:
-        docs = await summaries.repo.latest(limit=INLINE_PAGE, offset=offset)
-        more = len(docs) == INLINE_PAGE
+    found = await reader.inline_page(query.from_user.id, query.query, offset, INLINE_PAGE)
     results: list[InlineQueryResultUnion] = [
-        await _article(doc, summaries, bot, i18n.current_locale) for doc in docs
+        await _article(item, bot, i18n.current_locale) for item in found.items
     ]
-    next_offset = str(offset + INLINE_PAGE) if more and offset + INLINE_PAGE <= MAX_OFFSET else ""
-    await query.answer(results, cache_time=30, is_personal=False, next_offset=next_offset)
+    more = found.has_more and offset + INLINE_PAGE <= MAX_OFFSET
+    await query.answer(
+        results, cache_time=30, is_personal=False, next_offset=str(offset + INLINE_PAGE) if more else ""
+    )

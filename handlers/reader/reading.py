@@ -2,61 +2,61 @@
 
 from __future__ import annotations
 
-import logging
-
-from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, CallbackQuery, InaccessibleMessage, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.search import SearchService
-from bot.summaries import SummaryService
+from bot.reader import ReaderService
 from handlers.callbacks import FullText, ListPage, Noop, OpenDoc, ShowSimilar, Source
+from handlers.filters import PlainText, PrivateChat
 from handlers.ui import render, views
-from storage.users import QueryRepository
-
-router = Router(name=__name__)
-log = logging.getLogger(__name__)
+from handlers.ui.edit import alert, edit_or_alert
 
 # Longer texts go as a .txt file rather than a wall of messages.
 MAX_TEXT_MESSAGES = 3
 
 
-async def _edit(query: CallbackQuery, screen: views.Screen) -> None:
-    """Replace the list in place; an old or identical message is not an error for the user."""
-    message = query.message
-    if message is None or isinstance(message, InaccessibleMessage):
-        await query.answer(_("This list is outdated. Please search again."), show_alert=True)
-        return
-    try:
-        await message.edit_text(screen.text, reply_markup=screen.markup)
-    except TelegramBadRequest as exc:
-        if "message is not modified" not in str(exc):
-            raise
-    await query.answer()
+def make_router() -> Router:
+    """Reading, with the catch-all that takes any other private text as a search: include it last."""
+    router = Router(name=__name__)
+    router.message.register(search_command, Command("search"))
+    router.message.register(latest_command, Command("latest"))
+    router.message.register(summary_command, Command("summary"))
+    router.message.register(plain_text_search, PlainText(), PrivateChat())
+    router.callback_query.register(list_page, ListPage.filter())
+    router.callback_query.register(open_document, OpenDoc.filter())
+    router.callback_query.register(full_text, FullText.filter())
+    router.callback_query.register(show_similar, ShowSimilar.filter())
+    # A page number between Prev and Next: pressing it only needs the (automatic) answer.
+    router.callback_query.register(noop, Noop.filter())
+    return router
 
 
-@router.message(Command("search"))
-async def search_command(
-    message: Message, command: CommandObject, search: SearchService, queries: QueryRepository, i18n: I18n
-) -> None:
+async def _search(message: Message, reader: ReaderService, text: str, locale: str) -> None:
     user_id = message.from_user.id if message.from_user else None
-    screen = await views.search_screen(search, queries, command.args or "", 0, i18n.current_locale, user_id)
+    screen = views.search_screen(await reader.search_page(user_id, text), locale)
     await message.answer(screen.text, reply_markup=screen.markup)
 
 
-@router.message(Command("latest"))
-async def latest_command(message: Message, summaries: SummaryService, i18n: I18n) -> None:
-    screen = await views.latest_screen(summaries, 0, i18n.current_locale)
+async def search_command(message: Message, command: CommandObject, reader: ReaderService, i18n: I18n) -> None:
+    await _search(message, reader, command.args or "", i18n.current_locale)
+
+
+async def plain_text_search(message: Message, reader: ReaderService, i18n: I18n) -> None:
+    await _search(message, reader, message.text or "", i18n.current_locale)
+
+
+async def latest_command(message: Message, reader: ReaderService, i18n: I18n) -> None:
+    screen = views.latest_screen(await reader.latest(), i18n.current_locale)
     await message.answer(screen.text, reply_markup=screen.markup)
 
 
-@router.message(Command("summary"))
-async def summary_command(message: Message, bot: Bot, summaries: SummaryService) -> None:
-    items = await summaries.latest_overview(8)
+async def summary_command(message: Message, bot: Bot, reader: ReaderService) -> None:
+    items = await reader.overview()
     if not items:
         await message.answer(_("There are no texts yet."))
         return
@@ -64,64 +64,50 @@ async def summary_command(message: Message, bot: Bot, summaries: SummaryService)
     await message.answer(render.overview(items, links), disable_web_page_preview=True)
 
 
-@router.message(F.text & ~F.text.startswith("/") & (F.chat.type == "private"))
-async def plain_text_search(
-    message: Message, search: SearchService, queries: QueryRepository, i18n: I18n
-) -> None:
-    user_id = message.from_user.id if message.from_user else None
-    screen = await views.search_screen(search, queries, message.text or "", 0, i18n.current_locale, user_id)
-    await message.answer(screen.text, reply_markup=screen.markup)
-
-
-@router.callback_query(ListPage.filter())
 async def list_page(
     query: CallbackQuery,
     callback_data: ListPage,
-    search: SearchService,
-    summaries: SummaryService,
-    queries: QueryRepository,
+    callback_answer: CallbackAnswer,
+    reader: ReaderService,
     i18n: I18n,
 ) -> None:
-    locale = i18n.current_locale
-    page = max(0, callback_data.page)
+    locale, ref, page = i18n.current_locale, callback_data.ref, callback_data.page
     if callback_data.source is Source.SEARCH:
-        text = await queries.get(callback_data.ref)
-        if text is None:
-            await query.answer(_("This list is outdated. Please search again."), show_alert=True)
+        found = await reader.saved_search_page(query.from_user.id, ref, page)
+        if found is None:
+            alert(callback_answer, _("This list is outdated. Please search again."))
             return
-        screen = await views.search_screen(search, queries, text, page, locale, None)
+        screen = views.search_screen(found, locale)
     elif callback_data.source is Source.LATEST:
-        screen = await views.latest_screen(summaries, page, locale)
+        screen = views.latest_screen(await reader.latest(page), locale)
     elif callback_data.source is Source.SIMILAR:
-        screen = await views.similar_screen(search, summaries, callback_data.ref, page, locale)
+        screen = views.similar_screen(await reader.similar(ref, page), locale)
     else:
-        await query.answer(_("This list is outdated."), show_alert=True)
+        alert(callback_answer, _("This list is outdated."))
         return
-    await _edit(query, screen)
+    await edit_or_alert(query, callback_answer, screen.text, screen.markup)
 
 
-@router.callback_query(OpenDoc.filter())
 async def open_document(
-    query: CallbackQuery, callback_data: OpenDoc, summaries: SummaryService, i18n: I18n
+    query: CallbackQuery,
+    callback_data: OpenDoc,
+    callback_answer: CallbackAnswer,
+    reader: ReaderService,
+    i18n: I18n,
 ) -> None:
-    screen = await views.card_screen(
-        summaries,
-        callback_data.doc_id,
-        i18n.current_locale,
-        callback_data.source,
-        callback_data.ref,
-        callback_data.page,
-    )
-    await _edit(query, screen)
+    card = await reader.card(callback_data.doc_id)
+    data = callback_data
+    screen = views.card_screen(card, i18n.current_locale, data.source, data.ref, data.page)
+    await edit_or_alert(query, callback_answer, screen.text, screen.markup)
 
 
-@router.callback_query(FullText.filter())
-async def full_text(query: CallbackQuery, callback_data: FullText, summaries: SummaryService) -> None:
-    doc = await views.visible_document(summaries, callback_data.doc_id)
+async def full_text(
+    query: CallbackQuery, callback_data: FullText, callback_answer: CallbackAnswer, reader: ReaderService
+) -> None:
+    doc = await reader.document(callback_data.doc_id)
     if doc is None or query.message is None:
-        await query.answer(_("This text is no longer available."), show_alert=True)
+        alert(callback_answer, _("This text is no longer available."))
         return
-    await query.answer()
     chunks = render.split_plain(doc.text)
     if len(chunks) > MAX_TEXT_MESSAGES:
         body = f"{doc.title}\n\n{doc.text}\n\n{doc.url or ''}".strip() + "\n"
@@ -135,21 +121,14 @@ async def full_text(query: CallbackQuery, callback_data: FullText, summaries: Su
         await query.message.answer(chunk, disable_web_page_preview=True)
 
 
-@router.callback_query(ShowSimilar.filter())
 async def show_similar(
-    query: CallbackQuery,
-    callback_data: ShowSimilar,
-    search: SearchService,
-    summaries: SummaryService,
-    i18n: I18n,
+    query: CallbackQuery, callback_data: ShowSimilar, reader: ReaderService, i18n: I18n
 ) -> None:
     # A new message, so that the card stays where it was.
-    screen = await views.similar_screen(search, summaries, callback_data.doc_id, 0, i18n.current_locale)
-    await query.answer()
+    screen = views.similar_screen(await reader.similar(callback_data.doc_id), i18n.current_locale)
     if query.message is not None:
         await query.message.answer(screen.text, reply_markup=screen.markup)
 
 
-@router.callback_query(Noop.filter())
 async def noop(query: CallbackQuery) -> None:
-    await query.answer()
+    """Nothing to do."""

@@ -10,13 +10,22 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.summaries import SummaryService
+from bot.reader import ReaderService
 from handlers.callbacks import Menu, MenuAction
 from handlers.ui import keyboards, views
 
-router = Router(name=__name__)
-
 _DOC_LINK = re.compile(r"^doc_(\d{1,12})$")
+
+
+def make_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(start_deep_link, CommandStart(deep_link=True))
+    router.message.register(start, CommandStart())
+    router.message.register(help_command, Command("help"))
+    router.callback_query.register(menu_help, MenuAction.filter(F.action == Menu.HELP))
+    router.callback_query.register(menu_search, MenuAction.filter(F.action == Menu.SEARCH))
+    router.callback_query.register(menu_latest, MenuAction.filter(F.action == Menu.LATEST))
+    return router
 
 
 def help_text(username: str) -> str:
@@ -49,19 +58,17 @@ async def _username(bot: Bot) -> str:
     return me.username or "bot"
 
 
-@router.message(CommandStart(deep_link=True))
 async def start_deep_link(
-    message: Message, command: CommandObject, summaries: SummaryService, i18n: I18n
+    message: Message, command: CommandObject, reader: ReaderService, i18n: I18n
 ) -> None:
     match = _DOC_LINK.match(command.args or "")
     if match is None:
         await start(message)
         return
-    screen = await views.card_screen(summaries, int(match.group(1)), i18n.current_locale)
+    screen = views.card_screen(await reader.card(int(match.group(1))), i18n.current_locale)
     await message.answer(screen.text, reply_markup=screen.markup)
 
 
-@router.message(CommandStart())
 async def start(message: Message) -> None:
     name = message.from_user.first_name if message.from_user else ""
     text = _(
@@ -73,30 +80,21 @@ async def start(message: Message) -> None:
     )
 
 
-@router.message(Command("help"))
 async def help_command(message: Message, bot: Bot) -> None:
     await message.answer(help_text(await _username(bot)))
 
 
-@router.callback_query(MenuAction.filter(F.action == Menu.HELP))
 async def menu_help(query: CallbackQuery, bot: Bot) -> None:
-    await query.answer()
     if query.message:
         await query.message.answer(help_text(await _username(bot)))
 
 
-@router.callback_query(MenuAction.filter(F.action == Menu.SEARCH))
 async def menu_search(query: CallbackQuery) -> None:
-    await query.answer()
     if query.message:
-        await query.message.answer(
-            _("Send me some words to search for, for example: «указ о статусе Алатау».")
-        )
+        await query.message.answer(views.search_prompt())
 
 
-@router.callback_query(MenuAction.filter(F.action == Menu.LATEST))
-async def menu_latest(query: CallbackQuery, summaries: SummaryService, i18n: I18n) -> None:
-    await query.answer()
-    screen = await views.latest_screen(summaries, 0, i18n.current_locale)
+async def menu_latest(query: CallbackQuery, reader: ReaderService, i18n: I18n) -> None:
+    screen = views.latest_screen(await reader.latest(), i18n.current_locale)
     if query.message:
         await query.message.answer(screen.text, reply_markup=screen.markup)

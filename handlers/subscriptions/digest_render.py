@@ -15,9 +15,9 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.digests.builder import DigestContent, DigestSource, DigestStory
+from bot.digests.schedule import Rendered
 from handlers.subscriptions.keyboards import rest_keyboard
 from handlers.ui.render import MESSAGE_LIMIT, short
-from storage.deliveries import Rendered
 
 TITLE_CHARS = 150
 LINE_CHARS = 300

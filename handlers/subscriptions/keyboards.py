@@ -12,8 +12,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
 
 from bot.digests.schedule import COMMON_ZONES, utc_offset
+from bot.digests.subscriptions import Frequency, Subscription
 from handlers.callbacks import (
     DigestMore,
+    DigestResend,
     SubAction,
     SubDay,
     SubFrequency,
@@ -23,7 +25,6 @@ from handlers.callbacks import (
     SubZone,
     TopicAction,
 )
-from storage.subscriptions import Frequency, Subscription
 
 TIMES = ("07:00", "08:00", "09:00", "12:00", "18:00", "21:00")
 
@@ -156,5 +157,14 @@ def rest_keyboard(digest_id: int, start: int, total: int) -> InlineKeyboardMarku
     kb.button(
         text=ngettext("Show the other {n} story", "Show the other {n} stories", rest).format(n=rest),
         callback_data=DigestMore(digest_id=digest_id, start=start),
+    )
+    return kb.as_markup()
+
+
+def resend_keyboard(chats: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=ngettext("📤 Resend to this {n} chat", "📤 Resend to these {n} chats", chats).format(n=chats),
+        callback_data=DigestResend(),
     )
     return kb.as_markup()

@@ -10,12 +10,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from babel.dates import format_date
 
+from bot.reader import LINE_CHARS, PAGE_SIZE, pages
 from bot.search import Ordering, SearchResult
+from bot.summaries import DocumentSummary
 from bot.text.summarize import OverviewItem
 from storage.models import Document
 
 MESSAGE_LIMIT = 4096
-PAGE_SIZE = 5
 TITLE_CHARS = 150
 
 
@@ -65,8 +66,7 @@ def search_header(result: SearchResult, page: int, pages: int) -> list[str]:
 
 
 def search_results(result: SearchResult, page: int, locale: str) -> str:
-    pages = max(1, -(-result.total // PAGE_SIZE))
-    parts = ["\n".join(search_header(result, page, pages))]
+    parts = ["\n".join(search_header(result, page, pages(result.total)))]
     for n, hit in enumerate(result.hits, start=1 + page * PAGE_SIZE):
         doc = hit.document
         parts.append(
@@ -82,14 +82,13 @@ def nothing_found(result: SearchResult) -> str:
     return f"{text}\n{hint}"
 
 
-def document_list(
-    title: str, docs: Sequence[Document], summaries: Sequence[str], first: int, locale: str
-) -> str:
+def document_list(title: str, items: Sequence[DocumentSummary], first: int, locale: str) -> str:
     parts = [html.bold(html.quote(title))]
-    for n, (doc, line) in enumerate(zip(docs, summaries, strict=True), start=first):
+    for n, item in enumerate(items, start=first):
+        doc = item.document
         parts.append(
             f"{n}. {html.bold(html.quote(short(doc.title, TITLE_CHARS)))}\n{source_line(doc, locale)}\n"
-            f"{html.quote(short(line, 220))}"
+            f"{html.quote(short(' '.join(item.sentences), LINE_CHARS))}"
         )
     return fit("\n\n".join(parts))
 

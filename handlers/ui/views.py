@@ -1,4 +1,4 @@
-"""Plain functions that build a screen (text + keyboard) from the services; the handlers just send them."""
+"""Screens (text + keyboard) built from what the reader service returned; the handlers just send them."""
 
 from __future__ import annotations
 
@@ -7,15 +7,9 @@ from dataclasses import dataclass
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.search import SearchService, similar_documents
-from bot.summaries import SummaryService
+from bot.reader import PAGE_SIZE, Card, Listing, SearchPage, Similar, pages
 from handlers.callbacks import Source
 from handlers.ui import keyboards, render
-from storage.models import Document
-from storage.users import QueryRepository
-
-PAGE = render.PAGE_SIZE
-LATEST_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -24,81 +18,70 @@ class Screen:
     markup: InlineKeyboardMarkup | None = None
 
 
-def _pages(total: int) -> int:
-    return max(1, -(-total // PAGE))
+def outdated() -> Screen:
+    return Screen(_("This list is outdated. Please search again."))
 
 
-async def search_screen(
-    search: SearchService, queries: QueryRepository, query: str, page: int, locale: str, user_id: int | None
-) -> Screen:
-    result = await search.search(query, limit=PAGE, offset=page * PAGE)
-    if page == 0:
-        await queries.log(user_id, query, result.total, "chat")
+def unavailable() -> Screen:
+    return Screen(_("This text is no longer available."))
+
+
+def search_prompt() -> str:
+    return _("Send me some words to search for, for example: «указ о статусе Алатау».")
+
+
+def search_screen(found: SearchPage, locale: str) -> Screen:
+    result = found.result
     if result.problem is not None:
-        return Screen(_("Send me some words to search for, for example: «указ о статусе Алатау»."))
+        return Screen(search_prompt())
     if not result.hits:
-        if page > 0:
-            return Screen(_("This list is outdated. Please search again."))
-        return Screen(render.nothing_found(result))
-    qid = await queries.save(query)
+        return outdated() if found.page > 0 else Screen(render.nothing_found(result))
     markup = keyboards.list_keyboard(
-        [h.document.id for h in result.hits], page * PAGE + 1, Source.SEARCH, qid, page, _pages(result.total)
+        [h.document.id for h in result.hits],
+        found.page * PAGE_SIZE + 1,
+        Source.SEARCH,
+        found.query_id or 0,  # 0 (never saved): its buttons answer that the list is outdated
+        found.page,
+        pages(result.total),
     )
-    return Screen(render.search_results(result, page, locale), markup)
+    return Screen(render.search_results(result, found.page, locale), markup)
 
 
-async def latest_screen(summaries: SummaryService, page: int, locale: str) -> Screen:
-    repo = summaries.repo
-    total = min(await repo.count(), PAGE * LATEST_PAGES)
-    docs = await repo.latest(limit=PAGE, offset=page * PAGE)
-    if not docs:
-        return Screen(_("There are no texts yet.") if page == 0 else _("This list is outdated."))
-    lines = [" ".join(summaries.summarize_document(d, sentences=1, max_chars=220)) for d in docs]
-    text = render.document_list(_("📰 Latest news"), docs, lines, page * PAGE + 1, locale)
-    markup = keyboards.list_keyboard(
-        [d.id for d in docs], page * PAGE + 1, Source.LATEST, 0, page, _pages(total)
-    )
-    return Screen(text, markup)
+def latest_screen(listing: Listing, locale: str) -> Screen:
+    if not listing.items:
+        return Screen(_("There are no texts yet.") if listing.page == 0 else _("This list is outdated."))
+    return _listing_screen(_("📰 Latest news"), listing, Source.LATEST, 0, locale)
 
 
-async def similar_screen(
-    search: SearchService, summaries: SummaryService, doc_id: int, page: int, locale: str
-) -> Screen:
-    doc = await search.repo.get(doc_id)
-    if doc is None or doc.hidden:
-        return Screen(_("This text is no longer available."))
-    found = await similar_documents(search, doc)
-    if not found:
+def similar_screen(similar: Similar | None, locale: str) -> Screen:
+    if similar is None:
+        return unavailable()
+    listing = similar.listing
+    if listing.total == 0:
         return Screen(_("No similar texts yet."))
-    chunk = found[page * PAGE : (page + 1) * PAGE]
-    if not chunk:
+    if not listing.items:
         return Screen(_("This list is outdated."))
-    lines = [" ".join(summaries.summarize_document(d, sentences=1, max_chars=220)) for d in chunk]
-    title = _("🔗 Similar to «{title}»").format(title=render.short(doc.title, 60))
-    text = render.document_list(title, chunk, lines, page * PAGE + 1, locale)
+    title = _("🔗 Similar to «{title}»").format(title=render.short(similar.document.title, 60))
+    return _listing_screen(title, listing, Source.SIMILAR, similar.document.id, locale)
+
+
+def _listing_screen(title: str, listing: Listing, source: Source, ref: int, locale: str) -> Screen:
+    text = render.document_list(title, listing.items, listing.first_number, locale)
     markup = keyboards.list_keyboard(
-        [d.id for d in chunk], page * PAGE + 1, Source.SIMILAR, doc_id, page, _pages(len(found))
+        [item.document.id for item in listing.items],
+        listing.first_number,
+        source,
+        ref,
+        listing.page,
+        listing.pages,
     )
     return Screen(text, markup)
 
 
-async def card_screen(
-    summaries: SummaryService,
-    doc_id: int,
-    locale: str,
-    source: Source = Source.NONE,
-    ref: int = 0,
-    page: int = 0,
+def card_screen(
+    card: Card | None, locale: str, source: Source = Source.NONE, ref: int = 0, page: int = 0
 ) -> Screen:
-    doc = await summaries.repo.get(doc_id)
-    if doc is None or doc.hidden:
-        return Screen(_("This text is no longer available."))
-    story = await summaries.repo.story_members(doc.story_id or doc.id)
-    summary = summaries.summarize_document(doc)
-    text = render.card(doc, summary, len(story), locale)
-    return Screen(text, keyboards.card_keyboard(doc.id, source, ref, page))
-
-
-async def visible_document(summaries: SummaryService, doc_id: int) -> Document | None:
-    doc = await summaries.repo.get(doc_id)
-    return None if doc is None or doc.hidden else doc
+    if card is None:
+        return unavailable()
+    text = render.card(card.document, card.summary, card.story_size, locale)
+    return Screen(text, keyboards.card_keyboard(card.document.id, source, ref, page))

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram.dispatcher.event.handler import CallableObject
 
 from bot.app.playground import LocalBot
-from bot.app.settings import Settings
 from bot.corpus.ingest import TextInput
-from emulator import EmulatedUser, FaultKind, StoredMessage
+from emulator import EmulatedUser, FaultKind
 from tests.corpus_texts import ALL
+from tests.e2e.helpers import StartBot, button, entity_text, ingest, press, say
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,15 +26,10 @@ def _news(i: int) -> str:
 
 
 @pytest.fixture
-async def local(tmp_path: Path) -> AsyncIterator[LocalBot]:
-    settings = Settings(
-        database_path=tmp_path / "bot.db", min_text_chars=20, throttle_rate=1000, load_sample_corpus=False
-    )
-    async with LocalBot(settings, load_sample=False) as running:
-        texts = [*ALL, *(_news(i) for i in range(30))]
-        async for result in running.services.corpus.ingest_many(TextInput(t, source="test") for t in texts):
-            assert result.id is not None, result
-        yield running
+async def local(start_bot: StartBot) -> LocalBot:
+    running = await start_bot()
+    await ingest(running, *ALL, *(_news(i) for i in range(30)))
+    return running
 
 
 @pytest.fixture
@@ -43,33 +37,9 @@ def reader(local: LocalBot) -> EmulatedUser:
     return local.emulator.create_user("Айгерим", id=501, language_code="ru", started=True)
 
 
-def button(message: StoredMessage, prefix: str, index: int = 0) -> str:
-    data = [
-        str(b["callback_data"]) for b in message.buttons if str(b.get("callback_data", "")).startswith(prefix)
-    ]
-    assert len(data) > index, (prefix, message.buttons)
-    return data[index]
-
-
-def entity_text(message: StoredMessage, entity: dict[str, Any]) -> str:
-    # Entity offsets count UTF-16 code units, as Telegram's do.
-    raw = (message.text or "").encode("utf-16-le")
-    return raw[2 * entity["offset"] : 2 * (entity["offset"] + entity["length"])].decode("utf-16-le")
-
-
-async def say(user: EmulatedUser, text: str) -> StoredMessage:
-    await user.send_text(text)
-    return await user.chat.wait_for_message(timeout=10)
-
-
-async def press(user: EmulatedUser, message: StoredMessage, data: str) -> Any:
-    query = await user.press(message, data)
-    return await query.wait_answer(timeout=10)
-
-
 async def test_start_menu_and_commands(local: LocalBot, reader: EmulatedUser) -> None:
     reply = await say(reader, "/start")
-    assert "Айгерим" in reply.text
+    assert "Айгерим" in (reply.text or "")
     assert len([b for b in reply.buttons if str(b.get("callback_data", "")).startswith("m:")]) == 4
     # The command menu is set per interface language at start-up.
     langs = {c.params.get("language_code") for c in local.emulator.calls_to("setMyCommands")}
@@ -211,18 +181,17 @@ async def test_inline_mode_pages_and_latest(local: LocalBot, reader: EmulatedUse
     assert "<b>" in content
 
 
-async def test_flood_gets_one_polite_warning(tmp_path: Path) -> None:
-    settings = Settings(database_path=tmp_path / "t.db", min_text_chars=20, throttle_rate=0.5)
-    async with LocalBot(settings, load_sample=True) as running:
-        user = running.emulator.create_user("Флудер", id=900, language_code="ru", started=True)
-        for _ in range(25):
-            await user.send_text("/help")
-        await running.emulator.wait_idle(timeout=10, quiet=0.3)
-        replies = [m.text or "" for m in user.chat.bot_messages]
-        helps = [t for t in replies if "/latest" in t]
-        warnings = [t for t in replies if "/latest" not in t]
-        assert 1 <= len(helps) < 25
-        assert len(warnings) == 1
+async def test_flood_gets_one_polite_warning(start_bot: StartBot) -> None:
+    running = await start_bot(throttle_rate=0.5, load_sample=True)
+    user = running.emulator.create_user("Флудер", id=900, language_code="ru", started=True)
+    for _ in range(25):
+        await user.send_text("/help")
+    await running.emulator.wait_idle(timeout=10, quiet=0.3)
+    replies = [m.text or "" for m in user.chat.bot_messages]
+    helps = [t for t in replies if "/latest" in t]
+    warnings = [t for t in replies if "/latest" not in t]
+    assert 1 <= len(helps) < 25
+    assert len(warnings) == 1
 
 
 async def test_a_crash_gets_an_apology_and_a_logged_traceback(
@@ -236,6 +205,19 @@ async def test_a_crash_gets_an_apology_and_a_logged_traceback(
     assert any(r.exc_info for r in caplog.records if "failed" in r.getMessage())
 
 
+async def test_a_failed_button_gets_the_apology_as_its_answer(
+    local: LocalBot, reader: EmulatedUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    results = await say(reader, "Алатау")
+    await local.services.db.conn.execute("DROP TABLE saved_queries")
+    with caplog.at_level(logging.ERROR):
+        answer = await press(reader, results, button(results, "p:s:"))
+    # A press is answered once: by the error handler's apology, not by an empty automatic answer first.
+    assert answer.show_alert
+    assert answer.text
+    assert any(r.exc_info for r in caplog.records if "failed" in r.getMessage())
+
+
 async def test_telegram_5xx_is_survived(local: LocalBot, reader: EmulatedUser) -> None:
     local.emulator.inject(FaultKind.SERVER_ERROR, method="sendMessage", chat=reader.chat.id, times=1)
     apology = await say(reader, "/help")
@@ -245,17 +227,38 @@ async def test_telegram_5xx_is_survived(local: LocalBot, reader: EmulatedUser) -
     assert "/latest" in (again.text or "")
 
 
-async def test_admin_menu_is_set_on_first_contact(tmp_path: Path) -> None:
-    settings = Settings(database_path=tmp_path / "a.db", admin_ids=frozenset({4242}), throttle_rate=1000)
-    async with LocalBot(settings, load_sample=True) as running:
-        # At start-up the admin had never talked to the bot: Telegram refused the menu.
-        admin = running.emulator.create_user("Админ", id=4242, language_code="ru", started=True)
-        reader = running.emulator.create_user("Читатель", id=4343, language_code="ru", started=True)
-        assert "add" not in {c["command"] for c in running.emulator.visible_commands(admin.chat, admin)}
-        await say(admin, "/start")
-        await say(reader, "/start")
-        admin_menu = {c["command"] for c in running.emulator.visible_commands(admin.chat, admin)}
-        reader_menu = {c["command"] for c in running.emulator.visible_commands(reader.chat, reader)}
-        assert {"add", "docs", "stats", "log", "latest"} <= admin_menu
-        assert "add" not in reader_menu
-        assert "latest" in reader_menu
+async def test_admin_menu_is_set_on_first_contact(start_bot: StartBot) -> None:
+    running = await start_bot(admin_ids=frozenset({4242}), load_sample=True)
+    # At start-up the admin had never talked to the bot: Telegram refused the menu.
+    admin = running.emulator.create_user("Админ", id=4242, language_code="ru", started=True)
+    reader = running.emulator.create_user("Читатель", id=4343, language_code="ru", started=True)
+    assert "add" not in {c["command"] for c in running.emulator.visible_commands(admin.chat, admin)}
+    await say(admin, "/start")
+    await say(reader, "/start")
+    admin_menu = {c["command"] for c in running.emulator.visible_commands(admin.chat, admin)}
+    reader_menu = {c["command"] for c in running.emulator.visible_commands(reader.chat, reader)}
+    assert {"add", "docs", "stats", "log", "latest"} <= admin_menu
+    assert "add" not in reader_menu
+    assert "latest" in reader_menu
+
+
+async def test_a_readers_updates_run_no_filter_in_a_thread(
+    local: LocalBot, reader: EmulatedUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aiogram runs a synchronous filter or handler (a magic filter, a bare FSM State) in a worker thread:
+    # a thread hop per update on the busiest path.
+    synchronous: list[object] = []
+    call = CallableObject.call
+
+    async def recording(self: CallableObject, *args: Any, **kwargs: Any) -> Any:
+        if not self.awaitable:
+            synchronous.append(self.callback)
+        return await call(self, *args, **kwargs)
+
+    monkeypatch.setattr(CallableObject, "call", recording)
+    results = await say(reader, "Алатау")
+    await press(reader, results, button(results, "p:s:"))
+    await reader.chat.wait_for_edit(results, timeout=10)
+    await say(reader, "/help")
+    assert (await (await reader.inline_query("Алатау")).wait_answer(timeout=10)).results
+    assert synchronous == []

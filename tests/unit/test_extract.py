@@ -11,7 +11,6 @@ import random
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -23,16 +22,18 @@ from hypothesis import strategies as st
 
 from bot.corpus.extract import (
     SUPPORTED_EXTENSIONS,
-    ExtractError,
     ExtractFailure,
     Limits,
     RawItem,
-    _read_member,
-    _reflow_pdf_text,
+    UploadError,
+    UploadReason,
     decode_text,
     extract_bytes,
     extract_path,
 )
+from bot.corpus.extract.pdf import _reflow_pdf_text
+from bot.corpus.extract.zip import _read_member
+from tests.files import make_zip
 
 RU_PARAGRAPH = (
     "Министр юстиции напомнил, что указом Президента городу Алатау уже придан статус города опережающего "
@@ -68,12 +69,13 @@ def only_failure(results: list[RawItem | ExtractFailure]) -> ExtractFailure:
     return results[0]
 
 
-def make_zip(members: Iterable[tuple[str, bytes]], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
-        for name, content in members:
-            archive.writestr(name, content)
-    return buffer.getvalue()
+def failed(source: str, reason: str) -> tuple[str, str]:
+    """A failure as the CLI shows it: its source and its English sentence."""
+    return source, reason
+
+
+def shown(results: list[RawItem | ExtractFailure]) -> list[RawItem | tuple[str, str]]:
+    return [failed(r.source, r.reason) if isinstance(r, ExtractFailure) else r for r in results]
 
 
 def make_png() -> bytes:
@@ -247,10 +249,13 @@ def test_utf8_with_a_cut_character_is_still_utf8() -> None:
     ids=["random-4k", "random-64", "png", "all-bytes", "binary-zeros"],
 )
 def test_binary_data_is_refused(data: bytes) -> None:
-    with pytest.raises(ExtractError) as caught:
+    with pytest.raises(UploadError) as caught:
         decode_text(data)
-    assert caught.value.reason == UNDECODABLE
-    assert only_failure(run("image.txt", data)) == ExtractFailure("image.txt", UNDECODABLE)
+    assert caught.value.reason is UploadReason.UNDECODABLE
+    assert str(caught.value) == UNDECODABLE
+    assert only_failure(run("image.txt", data)) == ExtractFailure(
+        "image.txt", UploadError(UploadReason.UNDECODABLE)
+    )
 
 
 def test_empty_file_has_no_text() -> None:
@@ -505,7 +510,15 @@ def test_jsonl_good_lines_survive_bad_ones() -> None:
         '{"text": "Третья новость."}',
     ]
     results = run("feed.jsonl", "\n".join(lines).encode())
-    assert results == [
+    failures = [r.error for r in results if isinstance(r, ExtractFailure)]
+    assert [(e.reason, e.line) for e in failures] == [
+        (UploadReason.JSON_LINE_INVALID, 3),
+        (UploadReason.JSON_NO_TEXT_FIELD, 4),
+        (UploadReason.JSON_NOT_OBJECT, 6),
+        (UploadReason.JSON_TEXT_NOT_STRING, 7),
+        (UploadReason.JSON_TEXT_EMPTY, 8),
+    ]
+    assert shown(results) == [
         RawItem(
             "Первая новость.",
             "feed.jsonl:1",
@@ -514,12 +527,12 @@ def test_jsonl_good_lines_survive_bad_ones() -> None:
             date="2026-01-24",
             lang="ru",
         ),
-        ExtractFailure("feed.jsonl:3", "line 3: not valid JSON"),
-        ExtractFailure("feed.jsonl:4", 'line 4: no "text" field'),
+        failed("feed.jsonl:3", "line 3: not valid JSON"),
+        failed("feed.jsonl:4", 'line 4: no "text" field'),
         RawItem("Вторая новость.", "feed.jsonl:5"),  # wrong-typed metadata is dropped, the text kept
-        ExtractFailure("feed.jsonl:6", "line 6: not a JSON object"),
-        ExtractFailure("feed.jsonl:7", 'line 7: the "text" field is not a string'),
-        ExtractFailure("feed.jsonl:8", 'line 8: the "text" field is empty'),
+        failed("feed.jsonl:6", "line 6: not a JSON object"),
+        failed("feed.jsonl:7", 'line 7: the "text" field is not a string'),
+        failed("feed.jsonl:8", 'line 8: the "text" field is empty'),
         RawItem("Третья новость.", "feed.jsonl:9"),
     ]
 
@@ -527,9 +540,9 @@ def test_jsonl_good_lines_survive_bad_ones() -> None:
 def test_jsonl_text_over_limit_fails_that_line_only() -> None:
     data = '{"text": "коротко"}\n{"text": "длинный текст"}\n'.encode()
     results = run("a.jsonl", data, Limits(max_text_chars=10))
-    assert results == [
+    assert shown(results) == [
         RawItem("коротко", "a.jsonl:1"),
-        ExtractFailure("a.jsonl:2", "line 2: the text is 13 characters long, the limit is 10"),
+        failed("a.jsonl:2", "line 2: the text is 13 characters long, the limit is 10"),
     ]
 
 
@@ -543,14 +556,15 @@ def test_jsonl_many_bad_lines_are_summarised() -> None:
     results = run("a.jsonl", data, Limits(max_line_failures=5))
     assert sum(isinstance(r, ExtractFailure) for r in results) == 6
     assert RawItem("ok", "a.jsonl:31") in results
-    assert results[-1] == ExtractFailure("a.jsonl", "25 more bad entries were not listed")
+    assert shown(results)[-1] == failed("a.jsonl", "25 more bad entries were not listed")
+    assert results[-1] == ExtractFailure("a.jsonl", UploadError(UploadReason.MORE_FAILURES, count=25))
 
 
 def test_json_list_of_objects() -> None:
     data = '[{"text": "Один", "lang": "ru"}, {"text": ""}, {"text": "Два"}]'.encode()
-    assert run("a.json", data) == [
+    assert shown(run("a.json", data)) == [
         RawItem("Один", "a.json:1", lang="ru"),
-        ExtractFailure("a.json:2", 'item 2: the "text" field is empty'),
+        failed("a.json:2", 'item 2: the "text" field is empty'),
         RawItem("Два", "a.json:3"),
     ]
 
@@ -563,7 +577,7 @@ def test_json_single_object_and_bad_shapes() -> None:
 
 
 def test_empty_jsonl_has_no_text() -> None:
-    assert only_failure(run("a.jsonl", b"\n\n")) == ExtractFailure("a.jsonl", "the file contains no text")
+    assert only_failure(run("a.jsonl", b"\n\n")).reason == "the file contains no text"
 
 
 # --- ZIP ------------------------------------------------------------------------------------------------
@@ -654,8 +668,8 @@ def test_zip_member_over_file_limit_fails_alone() -> None:
     data = make_zip([("big.txt", b"a " * 1024), ("small.txt", b"ok")])
     assert len(data) < 1024
     results = run("a.zip", data, Limits(max_file_bytes=1024))
-    assert results == [
-        ExtractFailure("a.zip:big.txt", "the file is 2 KB, the limit is 1 KB"),
+    assert shown(results) == [
+        failed("a.zip:big.txt", "the file is 2 KB, the limit is 1 KB"),
         RawItem("ok", "a.zip:small.txt"),
     ]
 
@@ -670,9 +684,8 @@ def test_zip_member_lying_about_its_size_is_not_trusted() -> None:
     assert data[local + 22 : local + 26] == declared == data[central + 24 : central + 28]
     data[local + 22 : local + 26] = data[central + 24 : central + 28] = struct.pack("<I", 100)
     failure = only_failure(run("liar.zip", bytes(data)))
-    assert failure == ExtractFailure(
-        "liar.zip:liar.txt", "the file could not be unpacked (the archive is damaged)"
-    )
+    assert failure == ExtractFailure("liar.zip:liar.txt", UploadError(UploadReason.ZIP_MEMBER_DAMAGED))
+    assert failure.reason == "the file could not be unpacked (the archive is damaged)"
 
 
 def test_reading_a_member_stops_at_the_cap() -> None:
@@ -759,18 +772,18 @@ def test_extract_path_single_file_missing_path_and_empty_folder(tmp_path: Path) 
     file.write_text("один", encoding="utf-8")
     assert list(extract_path(file)) == [RawItem("один", "one.txt")]
     missing = tmp_path / "nope.txt"
-    assert list(extract_path(missing)) == [ExtractFailure(str(missing), "no such file or folder")]
+    assert shown(list(extract_path(missing))) == [failed(str(missing), "no such file or folder")]
     (tmp_path / "void").mkdir()
-    assert list(extract_path(tmp_path / "void")) == [
-        ExtractFailure(str(tmp_path / "void"), "the folder contains no files")
+    assert shown(list(extract_path(tmp_path / "void"))) == [
+        failed(str(tmp_path / "void"), "the folder contains no files")
     ]
 
 
 def test_extract_path_refuses_big_files_without_reading(tmp_path: Path) -> None:
     file = tmp_path / "big.txt"
     file.write_bytes(b"a" * 2048)
-    assert list(extract_path(file, Limits(max_file_bytes=1000))) == [
-        ExtractFailure("big.txt", "the file is 2 KB, the limit is 1000 bytes")
+    assert shown(list(extract_path(file, Limits(max_file_bytes=1000)))) == [
+        failed("big.txt", "the file is 2 KB, the limit is 1000 bytes")
     ]
 
 
@@ -778,7 +791,7 @@ def test_extract_path_skips_non_regular_files(tmp_path: Path) -> None:
     if not hasattr(os, "mkfifo"):
         pytest.skip("no FIFOs on this system")
     os.mkfifo(tmp_path / "pipe.txt")
-    assert list(extract_path(tmp_path)) == [ExtractFailure("pipe.txt", "not a regular file")]
+    assert shown(list(extract_path(tmp_path))) == [failed("pipe.txt", "not a regular file")]
 
 
 def test_extract_path_reads_a_zip(tmp_path: Path) -> None:

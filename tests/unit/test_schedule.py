@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiogram import Bot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +14,7 @@ from bot.corpus.ingest import Corpus, TextInput
 from bot.digests.builder import DigestBuilder, DigestContent
 from bot.digests.delivery import DeliveryEngine
 from bot.digests.schedule import DigestScheduler, next_due, parse_local_time, parse_timezone, utc_offset, zone
+from bot.digests.sending import Outgoing
 from bot.search import SearchService
 from storage.deliveries import DeliveryRepository, Rendered
 from storage.subscriptions import Frequency, Kind, NewSubscription, SubscriptionRepository
@@ -24,7 +24,7 @@ DAILY, WEEKLY = Frequency.DAILY, Frequency.WEEKLY
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[arg-type, misc]
 
 
 # -- zones and times --------------------------------------------------------------------------------------
@@ -204,10 +204,15 @@ class _Renderer:
         return Rendered(f"digest {digest_id}: {len(content.stories)} stories", None)
 
 
+class _NeverSends:
+    async def send(self, message: Outgoing, timeout: float) -> int:  # noqa: ASYNC109
+        raise AssertionError("the scheduler's tests look at what is queued, not at sending")
+
+
 async def _scheduler(corpus: Corpus, clock: ManualClock) -> DigestScheduler:
     deliveries = DeliveryRepository(corpus.db)
     # Never started: this test looks at what is queued, not at sending.
-    engine = DeliveryEngine(deliveries, Bot("123:abc"), clock=clock)
+    engine = DeliveryEngine(deliveries, _NeverSends(), clock=clock)
     builder = DigestBuilder(SearchService(corpus))
     return DigestScheduler(SubscriptionRepository(corpus.db), deliveries, builder, engine, _Renderer(), clock)
 

@@ -13,6 +13,11 @@ day, a report's best match in its own event scores 0.31-0.88 (same language) and
 other events of the same days stay at or below 0.20 (0 across languages); the follow-up plan reaches 0.22-0.30
 against the decree at 3-4 days; the council's second meeting 0.54-0.62 against the first at 62 days. The
 thresholds in bot/stories.py sit between those.
+
+Below the fixtures, a few texts written for the named cases: one meeting reported in Russian, Kazakh and English
+plus a republication (one story), the same council's next session ten weeks later and a school in Almaty's
+Alatau district on the same day (kept apart); then names across scripts, abbreviations and their expansions,
+recalled passages, undated reports and the per-language rarity of words.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,6 +42,7 @@ from bot.text.stories import (
     assign,
     features,
     fingerprint,
+    fingerprint_of,
     group,
     match_score,
     name_key,
@@ -44,6 +50,8 @@ from bot.text.stories import (
     same_story,
     shared_similarity,
     similarity,
+    stories_to_date,
+    story_keys,
 )
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "stories"
@@ -86,16 +94,7 @@ def _df(docs: Sequence[Doc]) -> Counter[str]:
 
 
 def _candidate(d: Doc, df: Counter[str], n_docs: int) -> StoryCandidate:
-    f = d.features
-    fp = fingerprint(
-        f.terms,
-        f.title_terms,
-        lambda t: df[t],
-        n_docs,
-        names=f.names,
-        dates=f.dates,
-        lead_terms=f.lead_terms,
-    )
+    fp = fingerprint_of(d.features, lambda t: df[t], n_docs)
     return StoryCandidate(
         doc_id=d.doc_id, story_id=None, published=d.meta.published, lang=d.lang, fingerprint=fp
     )
@@ -272,7 +271,8 @@ def test_numbers_names_and_dates_are_shared_across_languages(
     ru = cands[by_name["decree__alatau-times"]].fingerprint
     en = cands[by_name["decree__steppe-post"]].fingerprint
     kk = cands[by_name["decree__alatau-zhanalyqtary"]].fingerprint
-    for key in ("1047", "~tokae", "@9-5"):
+    # A number, a person the lexicon knows (Токаев / Тоқаев / Tokayev), a concept (указ / Жарлық / decree), a date.
+    for key in ("1047", "=tokayev", "=decree", "@9-5"):
         assert key in ru and key in en and key in kk, key
     assert similarity(ru, en) < shared_similarity(ru, en)
 
@@ -408,3 +408,182 @@ def test_group_with_frequent_keys_matches_pairwise_assign(
         stories.setdefault(story, []).append(c.doc_id)
         placed.append(replace(c, story_id=story))
     assert _partition(group(many)) == _partition(list(stories.values()))
+
+
+# -- one meeting in three languages, its republication, the next session, a look-alike ------------------------
+
+_MEETING = {
+    "meeting__ru": (
+        "ru",
+        "2025-11-21",
+        "Бектенов провел заседание Совета по развитию Алатау",
+        "Премьер-министр Олжас Бектенов провел заседание Совета по развитию города Алатау. В работе совета "
+        "приняли участие вице-премьер Канат Бозумбаев и аким Алматинской области Марат Султангазиев.\n\n"
+        "Главным вопросом стало создание государственного фонда Alatau City Authority, который возьмет на "
+        "себя управление городом и работу с инвесторами. Также обсуждался проект конституционного закона "
+        "«О специальном статусе города Алатау».\n\n"
+        "По словам Бозумбаева, на первом этапе строительства будет введено 1,2 млн квадратных метров жилья. "
+        "Бектенов поручил внести законопроект в Парламент до конца года.",
+    ),
+    "meeting__ru_repost": (
+        "ru",
+        "2025-11-22",
+        "Правительство обсудило создание фонда Alatau City Authority",
+        "Премьер-министр Олжас Бектенов провел заседание Совета по развитию города Алатау, сообщает "
+        "пресс-служба Правительства. В работе совета приняли участие вице-премьер Канат Бозумбаев и аким "
+        "Алматинской области Марат Султангазиев.\n\n"
+        "Главным вопросом стало создание государственного фонда Alatau City Authority, который возьмет на "
+        "себя управление городом и работу с инвесторами. Обсуждался и проект конституционного закона "
+        "«О специальном статусе города Алатау».\n\n"
+        "Бектенов поручил внести законопроект в Парламент до конца года.",
+    ),
+    "meeting__kk": (
+        "kk",
+        "2025-11-21",
+        "Үкімет басшысы Алатау қаласын дамыту жөніндегі кеңес отырысын өткізді",
+        "Премьер-министр Олжас Бектенов Алатау қаласын дамыту жөніндегі кеңестің отырысын өткізді. "
+        "Отырысқа Премьер-министрдің орынбасары Қанат Бозымбаев пен Алматы облысының әкімі Марат "
+        "Сұлтанғазиев қатысты.\n\n"
+        "Отырыста Alatau City Authority мемлекеттік қорын құру мәселесі қаралды. Сондай-ақ «Алатау "
+        "қаласының арнаулы мәртебесі туралы» Конституциялық заң жобасы талқыланды. Бірінші кезеңде 1,2 млн "
+        "шаршы метр тұрғын үй салынады. Үкімет басшысы заң жобасын Парламентке жыл соңына дейін енгізуді "
+        "тапсырды.",
+    ),
+    "meeting__en": (
+        "en",
+        "2025-11-21",
+        "Bektenov chairs Alatau City Development Council meeting",
+        "Prime Minister Olzhas Bektenov chaired a meeting of the Alatau City Development Council, attended "
+        "by Deputy Prime Minister Kanat Bozumbayev and Almaty Region Governor Marat Sultangaziyev.\n\n"
+        "The council discussed the creation of the Alatau City Authority state fund, which will manage the "
+        "city and work with investors, and the draft constitutional law on the special status of Alatau "
+        "City. The first phase of construction will deliver 1.2 million square metres of housing.\n\n"
+        "Bektenov instructed the ministries to submit the bill to Parliament by the end of the year.",
+    ),
+    "session2__ru": (
+        "ru",
+        "2026-02-03",
+        "Совет по развитию Алатау провел второе заседание",
+        "Премьер-министр Олжас Бектенов провел очередное заседание Совета по развитию города Алатау. "
+        "Рассмотрены итоги работы фонда Alatau City Authority за первые два месяца и план привлечения "
+        "инвесторов на 2026 год.\n\n"
+        "Вице-премьер Канат Бозумбаев доложил, что конституционный закон «О специальном статусе города "
+        "Алатау» принят Мажилисом в первом чтении. В 2026 году планируется начать строительство 14 школ и "
+        "двух больниц.\n\n"
+        "Напомним, на первом заседании совета в ноябре было решено создать фонд Alatau City Authority.",
+    ),
+    "district__ru": (
+        "ru",
+        "2025-11-21",
+        "В Алатауском районе Алматы открыли новую школу",
+        "В Алатауском районе Алматы открылась новая школа на 1 200 мест. На церемонии присутствовал аким "
+        "Алматы Ерболат Досаев и аким района.\n\n"
+        "Школа построена в микрорайоне Шанырак-2 за счет городского бюджета. В здании есть бассейн, "
+        "спортивный зал и лаборатории по робототехнике.\n\n"
+        "В следующем году в Алатауском районе планируют построить еще три школы.",
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def meeting(docs: list[Doc], morph: Morphology) -> dict[str, StoryCandidate]:
+    """The texts above, fingerprinted with the statistics of the fixtures and themselves."""
+    extra = []
+    for i, (name, (lang, day, title, text)) in enumerate(_MEETING.items(), start=len(docs)):
+        meta = split_markers(f"date {day}\n{text}")
+        extra.append(Doc(i, name, name.split("__")[0], meta, lang, features(meta.text, title, morph)))
+    every = [*docs, *extra]
+    df = _df(every)
+    return {d.name: _candidate(d, df, len(every)) for d in extra}
+
+
+def test_one_meeting_in_three_languages_and_its_republication_is_one_story(
+    cands: list[StoryCandidate], meeting: dict[str, StoryCandidate]
+) -> None:
+    groups = _partition(group([*cands, *meeting.values()]))
+    ids = {name: c.doc_id for name, c in meeting.items()}
+    story = next(g for g in groups if ids["meeting__ru"] in g)
+    assert {ids[n] for n in ("meeting__ru_repost", "meeting__kk", "meeting__en")} <= story
+    assert ids["session2__ru"] not in story  # the next session, ten weeks later, with the same words
+    assert ids["district__ru"] not in story  # Almaty's Alatau district, the same day
+
+
+def test_cross_language_reports_find_each_other_by_their_lookup_keys(
+    meeting: dict[str, StoryCandidate],
+) -> None:
+    """Storage finds candidates by shared strong keys: the Kazakh and English reports must share some."""
+    ru = set(story_keys(meeting["meeting__ru"].fingerprint, 14))
+    for other in ("meeting__kk", "meeting__en"):
+        assert len(ru & set(story_keys(meeting[other].fingerprint, 10))) >= 2, other
+
+
+def test_an_undated_report_is_as_old_as_its_story() -> None:
+    """A report of last session that carries no date must not pull this session into its story."""
+    today = date(2026, 2, 3)
+    second = StoryCandidate(2, None, today, "ru", {"совет": 0.8, "второе": 0.6})
+    first = StoryCandidate(1, 1, None, "ru", {"совет": 0.8, "фонд": 0.6})  # cosine 0.64
+    november = today - timedelta(days=74)
+    assert assign(second, [first]) == 1  # nothing says when the first was
+    assert assign(second, [first], {1: [november]}) is None  # its story was reported in November
+    assert assign(second, [first, StoryCandidate(3, 1, november, "kk", {"кеңес": 1.0})]) is None
+    assert assign(second, [first], {1: [today - timedelta(days=1)]}) == 1  # yesterday: the same event
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        (
+            "Касым-Жомарт Токаев подписал указ.",
+            "Қасым-Жомарт Тоқаев Жарлыққа қол қойды.",
+            "Kassym-Jomart Tokayev signed a decree.",
+        ),
+        ("Токаеву доложили о ходе работ.", "Тоқаевқа баяндады.", "Tokayev was briefed."),
+        ("Вице-премьер Канат Бозумбаев", "Қанат Бозымбаев", "Deputy PM Kanat Bozumbayev"),
+    ],
+)
+def test_names_meet_across_scripts(texts: tuple[str, ...], morph: Morphology) -> None:
+    keys = [{t for t in features(text, None, morph).story_terms if t.startswith("=")} for text in texts]
+    assert set.intersection(*keys), keys
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "concept"),
+    [
+        ("Создана СЭЗ «Алатау».", "Создана специальная экономическая зона «Алатау».", "=sez"),
+        ("Утвержден генплан города.", "Утвержден генеральный план города.", "=master_plan"),
+        ("Бас жоспары бекітілді.", "The master plan was approved.", "=master_plan"),
+        ("Запустят аэротакси.", "Запустят аэро-такси.", "=air_taxi"),
+        ("Air taxis will fly.", "Запустят аэротакси.", "=air_taxi"),
+        ("Объявлен режим ЧС.", "Введен режим чрезвычайной ситуации.", "=emergency"),
+    ],
+)
+def test_abbreviation_meets_expansion(a: str, b: str, concept: str, morph: Morphology) -> None:
+    for text in (a, b):
+        assert concept in features(text, None, morph).story_terms, text
+
+
+def test_a_recalled_event_weighs_less_than_the_reported_one(morph: Morphology) -> None:
+    text = (
+        "Аким Алатау объявил о запуске аэротакси. Первые рейсы начнутся весной.\n\n"
+        "Напомним, ранее в городе открыли полигон для испытания дронов."
+    )
+    f = features(text, None, morph)
+    assert "=landfill" in f.background and "=air_taxi" not in f.background
+    fp = fingerprint_of(f, lambda t: 1, 100)
+    assert fp["=air_taxi"] > fp["=landfill"]
+
+
+def test_words_weigh_by_their_rarity_in_their_own_language() -> None:
+    """Five of a hundred texts have «здание»; five have «ғимарат» (building), but they are all the Kazakh
+    texts there are (every one has «және»): the Kazakh word is common, the Russian one rare."""
+    df = {"здание": 5, "ғимарат": 5, "және": 5, "в": 95, "и": 95}
+    fp = fingerprint(["здание", "ғимарат"], [], lambda t: df.get(t, 0), 100)
+    assert fp["здание"] > 2 * fp["ғимарат"]
+
+
+def test_only_plausible_undated_stories_are_dated() -> None:
+    new = StoryCandidate(9, None, date(2026, 2, 3), "ru", {"совет": 0.8, "фонд": 0.6})
+    close = StoryCandidate(1, 1, None, "ru", {"совет": 0.8, "фонд": 0.6})
+    unrelated = StoryCandidate(2, 2, None, "ru", {"школа": 1.0})
+    dated = StoryCandidate(3, 3, date(2026, 2, 2), "ru", {"совет": 1.0})
+    assert stories_to_date(new, [close, unrelated, dated]) == {1}

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.text.morph import Morphology
-from bot.text.normalize import TextMeta, sentences, split_markers
+from bot.text.normalize import TextMeta, make_title, sentences, split_markers
 from bot.text.summarize import OverviewDoc, overview, ranked_sentences, summarize
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "stories"
@@ -50,7 +50,10 @@ def test_sample_summary(sample: TextMeta, morph: Morphology) -> None:
     out = summarize(sample.text, sample.title, morph=morph)
     assert len(out) == 3
     assert _positions(sample.text, out) == sorted(_positions(sample.text, out))
-    assert out[0] == sentences(sample.text)[0][2]  # the lead
+    # The sample opens mid-story («Он напомнил, что…», «По его словам…»): its first sentence that stands alone
+    # opens the summary, not a reference to someone the card never names.
+    assert out[0].startswith("По словам Сарсембаева")
+    assert not any(s.startswith(("Он ", "По его словам")) for s in out)
     assert len(" ".join(out)) <= 600
 
 
@@ -344,3 +347,121 @@ def test_overview_speaks_the_preferred_language(
         assert speaker.source == outlet
     else:
         assert speaker.source not in {"steppe-post", "alatau-zhanalyqtary"}
+
+
+# --- news as outlets write it -----------------------------------------------------------------------------
+# Small reports in the manner of Kazakh outlets (ru, kk, en), told in our own words: each with the two
+# sentences a reader would pick, and what a summary must not do with it.
+
+_BYLINE_FIRST = (
+    "Автор: Айжан Абилова\n"
+    "Фото: пресс-служба акимата\n"
+    "Первый заместитель акима Алматинской области подписал меморандум с BI Group о строительстве Gate City. "
+    "Жилые кварталы, школы, детские сады и поликлиники появятся на участке площадью 100 гектаров.\n\n"
+    "Проект будет реализован на условиях государственно-частного партнерства. "
+    "Контроль за строительством возьмет на себя аким области."
+)
+_DATELINE_LINE = (
+    "15 января 2026 года.\n"
+    "Электроснабжение Алатау вырастет в пять раз к 2050 году. "
+    "Об этом стало известно в ходе рабочей поездки Премьер-министра Олжаса Бектенова, передает BAQ.KZ.\n\n"
+    "По данным акимата, сейчас нагрузка города составляет 750–800 МВт. "
+    "К 2030 году Алатау будет потреблять 2064 МВт, а к 2050 году — 4164 МВт.\n\n"
+    "Напомним, на первом этапе в городе реализуется 21 проект на 365,1 млрд тенге."
+)
+_KAZAKH_DATELINE = (
+    "2026 жылғы 3 ақпан.\n"
+    "Премьер-министр Олжас Бектенов Алатау қаласын дамыту жөніндегі кеңестің кезекті отырысын өткізді. "
+    "Бұл туралы Үкімет баспасөз қызметі хабарлады.\n\n"
+    "Отырыста Алатау қаласының арнаулы мәртебесі туралы конституциялық заң жобасы талқыланды. "
+    "Премьер-министрдің орынбасары Қанат Бозымбаев заң жобасын Парламент қарап жатқанын айтты.\n\n"
+    "Сондай-ақ жобалық кеңсенің жұмысы қаралды."
+)
+_KAZINFORM_EN = (
+    "ASTANA. KAZINFORM – Alatau City near Almaty will receive a special legal status and will be run "
+    "directly by the Government, President Kassym-Jomart Tokayev said in his Address on Monday.\n\n"
+    "The Head of State instructed the Government to prepare a draft decree on the special status within ten "
+    "days. A separate law on Alatau must be adopted within six months, he said.\n\n"
+    "According to Tokayev, Alatau should become the first fully digital city in the region."
+)
+_MID_STORY = (
+    "Он отметил, что в Алатау уже проживают более 54 тысяч человек. "
+    "По его словам, к 2050 году население может вырасти до двух миллионов.\n\n"
+    "Аким Алматинской области Марат Султангазиев провел брифинг о развитии Алатау и Конаева. "
+    "В Конаеве за год отремонтировали 39 километров дорог и установили 50 остановок.\n\n"
+    "Генеральный план Алатау рассчитан до 2050 года."
+)
+_TRAILING_CREDIT = (
+    "Вице-премьер Канат Бозумбаев провел совещание по развитию инфраструктуры Алатау. "
+    "Обсуждались водоснабжение, дороги, школы и поликлиники для 12 микрорайонов города.\n\n"
+    "При Правительстве формируется проектный офис, который будет координировать строительство.\n\n"
+    "Фото: primeminister.kz\n"
+    "Подписывайтесь на наш Telegram-канал"
+)
+
+
+def test_byline_and_credit_are_skipped(morph: Morphology) -> None:
+    meta = split_markers(_BYLINE_FIRST)
+    out = summarize(meta.text, meta.title or make_title(meta.text), 2, morph=morph)
+    assert out == [
+        "Первый заместитель акима Алматинской области подписал меморандум с BI Group о строительстве Gate City.",
+        "Жилые кварталы, школы, детские сады и поликлиники появятся на участке площадью 100 гектаров.",
+    ]
+    # A byline left in the body (an upload that kept it inside the text) is skipped all the same.
+    body = "Автор: Айжан Абилова. " + meta.text
+    assert summarize(body, None, 2, morph=morph)[0].startswith("Первый заместитель")
+
+
+def test_dateline_and_bare_credit_are_not_the_summary(morph: Morphology) -> None:
+    meta = split_markers(_DATELINE_LINE)
+    out = summarize(meta.text, make_title(meta.text), 2, morph=morph)
+    assert out[0] == "Электроснабжение Алатау вырастет в пять раз к 2050 году."
+    assert not any(s.startswith(("15 января", "Об этом", "Напомним")) for s in out)
+    # A dateline the upload kept inside the body is not a sentence of the summary either.
+    out = summarize("24 января 2026 года.\n" + meta.text, None, 2, morph=morph)
+    assert out[0] == "Электроснабжение Алатау вырастет в пять раз к 2050 году."
+
+
+def test_kazakh_lead_is_kept_and_the_credit_skipped(morph: Morphology) -> None:
+    meta = split_markers(_KAZAKH_DATELINE)
+    out = summarize(meta.text, make_title(meta.text), 2, morph=morph)
+    assert out[0].startswith("Премьер-министр Олжас Бектенов Алатау қаласын дамыту")
+    assert not any(s.startswith(("Бұл туралы", "2026 жылғы")) for s in out)
+    assert out[1].startswith("Отырыста Алатау")
+
+
+def test_english_dateline_stays_with_the_lead(morph: Morphology) -> None:
+    out = summarize(_KAZINFORM_EN, "Alatau to get special status – Tokayev", 2, morph=morph)
+    assert out[0].startswith("ASTANA. KAZINFORM – Alatau City near Almaty will receive")
+    assert out[1].startswith("The Head of State instructed")
+
+
+def test_summary_never_opens_with_a_dangling_sentence(morph: Morphology) -> None:
+    out = summarize(_MID_STORY, None, 2, morph=morph)
+    assert out[0].startswith("Аким Алматинской области Марат Султангазиев провел брифинг")
+    assert not any(s.startswith(("Он ", "По его словам")) for s in out)
+
+
+def test_lead_is_kept_and_trailing_credits_never_chosen(morph: Morphology) -> None:
+    for sentences_wanted in (2, 3, 4):
+        out = summarize(_TRAILING_CREDIT, None, sentences_wanted, morph=morph)
+        assert out[0].startswith("Вице-премьер Канат Бозумбаев провел совещание")
+        assert not any(s.startswith(("Фото", "Подписывайтесь")) for s in out[:3])
+
+
+def test_second_sentence_comes_from_right_after_the_lead(morph: Morphology) -> None:
+    """A sentence deep in the text that repeats the text's words is still not what the report leads with."""
+    text = (
+        "Правительство утвердило план развития Алатау до 2030 года.\n\n"
+        "Документ предусматривает строительство 30 школ и 40 тысяч квартир.\n\n"
+        "Финансирование выделят из республиканского бюджета и средств инвесторов.\n\n"
+        "Жители села Жетыген пожаловались на качество дорог.\n\n"
+        "Ранее аким района встречался с жителями.\n\n"
+        "План развития Алатау до 2030 года Правительство утвердило, план развития Алатау утвержден."
+    )
+    out = summarize(text, None, 2, morph=morph)
+    assert out[0] == "Правительство утвердило план развития Алатау до 2030 года."
+    assert out[1] in {
+        "Документ предусматривает строительство 30 школ и 40 тысяч квартир.",
+        "Финансирование выделят из республиканского бюджета и средств инвесторов.",
+    }

@@ -1,0 +1,74 @@
+"""How fast digests may go: Telegram's limits and the engine's settings for staying within them."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+# Round trips remembered for the arrival-time allowance: about a second's worth at high rates.
+ROUND_TRIPS = 256
+# Chats whose next turn is remembered before the map is pruned of turns already come.
+CHAT_TURNS = 4096
+FREE_BROADCAST_RATE = 30.0  # Telegram's limit for all chats together, messages per second
+PAID_BROADCAST_RATE = 1000.0  # with allow_paid_broadcast (paid in Stars per message above the free rate)
+
+
+@dataclass(frozen=True)
+class ChatLimit:
+    count: int
+    period: float  # seconds
+
+    def spacing(self, margin: float) -> float:
+        """The gap between sends that keeps every sliding window of `period` at ≤ `count`, even if each
+        send arrives up to `margin` seconds off schedule."""
+        if self.count <= 1:
+            return self.period + margin
+        return (self.period + margin) / (self.count - 1)
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    rate: float = 25.0  # messages per second, every broadcast together
+    paid: bool = False  # set allow_paid_broadcast on requests (only worth it above the free rate)
+    private_chat: ChatLimit = ChatLimit(1, 1.0)
+    group_chat: ChatLimit = ChatLimit(20, 60.0)  # groups and channels
+    max_attempts: int = 5  # for 5xx and network errors
+    backoff: float = 1.0  # seconds before the first retry, doubling each time
+    max_backoff: float = 60.0
+    # Sends may arrive this much later (or earlier) than scheduled: loop lag, connection reuse, the network.
+    # The least allowance; the engine raises it while round trips vary more than this.
+    margin: float = 0.02
+    max_margin: float = 0.5
+    max_in_flight: int = 0  # 0: from the rate (enough to hide Telegram's latency at that rate)
+    request_timeout: float = 30.0
+    batch: int = 500  # ledger rows loaded at a time
+
+    @classmethod
+    def for_rate(cls, broadcast_rate: float, allow_paid: bool) -> DeliveryConfig:
+        """BROADCAST_RATE and ALLOW_PAID_BROADCAST as the engine applies them."""
+        cap = PAID_BROADCAST_RATE if allow_paid else math.inf
+        rate = min(broadcast_rate, cap)
+        if rate > FREE_BROADCAST_RATE and not allow_paid:
+            log.warning(
+                "BROADCAST_RATE=%s is above Telegram's free %s/s; expect 429s unless ALLOW_PAID_BROADCAST",
+                rate,
+                FREE_BROADCAST_RATE,
+            )
+        return cls(rate=rate, paid=allow_paid and rate > FREE_BROADCAST_RATE)
+
+    def spacing(self, margin: float) -> float:
+        """Between any two sends, for the global limit, given the arrival-time allowance."""
+        per_second = max(1, math.floor(self.rate))
+        if per_second < 2:
+            return (1.0 + margin) / self.rate
+        return max(1.0 / self.rate, (1.0 + margin) / (per_second - 1))
+
+    @property
+    def in_flight(self) -> int:
+        if self.max_in_flight > 0:
+            return self.max_in_flight
+        # Up to a quarter of a second of sends in flight; aiohttp's pool holds 100 connections.
+        return max(4, min(100, math.ceil(self.rate / 4)))

@@ -1,0 +1,105 @@
+"""What a query word may be written as in a text: the domain lexicon's variants (abbreviations, compounds,
+other languages), resolved to index terms; which words of a question carry no meaning; which language a
+query is in.
+
+Pure functions of the query and the corpus's term frequencies: no database, no user text as syntax (a
+variant is a tuple of index terms; the backend quotes every term).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from bot.text import lexicon
+
+MAX_LEXICON_PHRASES = 48  # per query word: a concept has ~10 spellings, a stem a few endings
+MAX_STEM_TERMS = 6  # index terms a stem stands for («генеральн» → генеральный, генеральная…)
+
+# Words that only make a question («сколько жителей в Алатау сейчас»): never required, never ranked on.
+_QUESTION_WORDS = """
+    как какой какая какое какие каких каким какую каков сколько почему зачем когда где кто что чем чему
+    куда откуда ли сейчас теперь ныне будет будут будем было можно нужно надо ли разве неужели
+    how what why when where who whom which many much does do did will would is are can could now
+    қанша қашан неге кім не қандай қайда қалай ма ме ба бе па пе ше қазір
+"""
+QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
+
+_KAZAKH_LETTERS = frozenset("әғқңөұүһі")
+_LATIN_RE = re.compile(r"[a-z]")
+_CYRILLIC_RE = re.compile(r"[а-яё]")
+
+
+def query_language(words: Sequence[str], interface: str | None) -> str:
+    """The language a reader reads: a Kazakh letter or a Latin-only query says it; a Russian-looking
+    query is in the reader's interface language when that is Kazakh (Kazakh shares those letters)."""
+    text = "".join(words)
+    if _KAZAKH_LETTERS.intersection(text):
+        return "kk"
+    if _LATIN_RE.search(text) and not _CYRILLIC_RE.search(text):
+        return "en"
+    return interface if interface in {"ru", "kk"} else "ru"
+
+
+class TermIndex:
+    """The corpus's index terms in order, so that a lexicon stem finds the terms it starts."""
+
+    def __init__(self, df: Mapping[str, int]) -> None:
+        self._df = df
+        self._size = -1
+        self._sorted: list[str] = []
+
+    def _terms(self) -> list[str]:
+        if len(self._df) != self._size:
+            self._sorted = sorted(self._df)
+            self._size = len(self._df)
+        return self._sorted
+
+    def starting(self, stem: str) -> list[str]:
+        terms = self._terms()
+        found: list[str] = []
+        i = bisect.bisect_left(terms, stem)
+        while i < len(terms) and terms[i].startswith(stem):
+            if len(terms[i]) - len(stem) <= lexicon.MAX_ENDING:
+                found.append(terms[i])
+            i += 1
+        found.sort(key=lambda t: -self._df.get(t, 0))
+        return found[:MAX_STEM_TERMS]
+
+
+def _token_terms(token: str, index: TermIndex, term_of: Callable[[str], str]) -> list[str]:
+    """Index terms one lexicon token stands for: a stem («генеральн*») the terms it starts, and the term
+    of the stem itself (a Kazakh pattern «қаласы*» is indexed as «қала»)."""
+    if token.endswith("*"):
+        stem = token[:-1]
+        out = index.starting(stem)
+        own = term_of(stem)
+        if own != stem and own not in out and index._df.get(own):
+            out.append(own)
+        return out
+    term = term_of(token)
+    return [t for t in dict.fromkeys((term, token)) if index._df.get(t)]
+
+
+def concept_phrases(
+    concepts: Sequence[str], index: TermIndex, term_of: Callable[[str], str]
+) -> set[tuple[str, ...]]:
+    """Every phrase of index terms, present in the corpus, that writes one of the concepts."""
+    phrases: set[tuple[str, ...]] = set()
+    for concept in concepts:
+        for pattern in lexicon.CONCEPTS.get(concept, ()):
+            tokens = pattern.replace("-", " ").replace("ё", "е").lower().split()
+            options = [_token_terms(t, index, term_of) for t in tokens]
+            if not all(options):
+                continue
+            phrases.update(itertools.islice(itertools.product(*options), 8))
+            if len(phrases) >= MAX_LEXICON_PHRASES:
+                return phrases
+    return phrases
+
+
+def concept_spans(words: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(start, end, concept) of the lexicon's phrases among the query's words (each a single word)."""
+    return lexicon.find(list(words))

@@ -1,0 +1,227 @@
+"""Every text of the subscription dialogs and the admins' digest commands, as HTML (user and corpus text
+escaped here), with the buttons that go with it. Nothing here talks to Telegram or to a service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from aiogram import html
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from babel.dates import format_datetime, get_day_names
+
+from bot.digests.channels import ChannelCheck, ChannelProblem
+from bot.digests.ledger import Unknown
+from bot.digests.schedule import zone
+from bot.digests.subscriptions import Frequency, Kind, Subscription
+from handlers.subscriptions import keyboards as kb
+from handlers.subscriptions.states import Step
+
+Screen = tuple[str, InlineKeyboardMarkup | None]
+
+
+def chat_arg(sub: Subscription) -> int:
+    """What the buttons carry as `chat`: 0 for the presser's own subscription, else the channel's id."""
+    return sub.chat_id if sub.kind is Kind.CHANNEL else 0
+
+
+def schedule_text(sub: Subscription, locale: str, now: datetime) -> str:
+    if sub.frequency is Frequency.INSTANT:
+        return _("as soon as news comes")
+    where = kb.zone_label(sub.timezone, now)
+    if sub.frequency is Frequency.WEEKLY:
+        day = str(get_day_names("wide", locale=locale)[sub.weekday or 0])
+        return _("once a week, on {day}, at {time}, {zone}").format(day=day, time=sub.local_time, zone=where)
+    return _("every day at {time}, {zone}").format(time=sub.local_time, zone=where)
+
+
+def describe(sub: Subscription, locale: str, now: datetime) -> str:
+    if sub.kind is Kind.CHANNEL:
+        head = _("🔔 Digest for {channel}").format(channel=html.quote(sub.title or str(sub.chat_id)))
+    else:
+        head = _("🔔 Your digest")
+    lines = [html.bold(head), _("How often: {schedule}").format(schedule=schedule_text(sub, locale, now))]
+    if sub.filter_query:
+        lines.append(_("Topic: «{topic}»").format(topic=html.quote(sub.filter_query)))
+    else:
+        lines.append(_("Topic: all news"))
+    if sub.paused:
+        lines.append(_("⏸ Paused. /resume to continue."))
+    elif sub.next_due is not None:
+        when = format_datetime(sub.next_due.astimezone(zone(sub.timezone)), "d MMMM, HH:mm", locale=locale)
+        lines.append(_("Next digest: {when}").format(when=when))
+    return "\n".join(lines)
+
+
+def settings_screen(sub: Subscription, locale: str, now: datetime) -> Screen:
+    return describe(sub, locale, now), kb.settings_keyboard(sub, chat_arg(sub))
+
+
+def frequency_prompt(sub: Subscription | None, locale: str, now: datetime) -> str:
+    ask = _("How often should I send the digest?")
+    if sub is not None and sub.active:
+        return describe(sub, locale, now) + "\n\n" + ask
+    return _("I will send a digest of the news: each story once, with all its sources.") + "\n\n" + ask
+
+
+def zone_prompt(sub: Subscription, now: datetime) -> str:
+    return _("In which time zone? Now: {zone}.").format(zone=kb.zone_label(sub.timezone, now))
+
+
+def topic_prompt(sub: Subscription) -> str:
+    lines = [
+        _("Only news on a topic? Send keywords: a text comes when it has any of them, in any form."),
+        _("For example: криптовалюта, -реклама (a minus excludes a word)."),
+    ]
+    if sub.filter_query:
+        lines.append(_("Now: «{topic}».").format(topic=html.quote(sub.filter_query)))
+    return "\n".join(lines)
+
+
+def step_screen(sub: Subscription, step: Step, wizard: bool, locale: str, now: datetime) -> Screen:
+    """After a choice: the walk-through's next question, or the settings again."""
+    chat = chat_arg(sub)
+    if not wizard or step is Step.DONE:
+        return settings_screen(sub, locale, now)
+    if step is Step.DAY:
+        return _("On which day?"), kb.weekday_keyboard(chat, True, locale, sub.weekday)
+    if step is Step.TIME:
+        return _("At what time?"), kb.time_keyboard(chat, True, sub.local_time)
+    if step is Step.ZONE:
+        return zone_prompt(sub, now), kb.zone_keyboard(chat, True, now, sub.timezone)
+    return topic_prompt(sub), kb.topic_keyboard(chat, True, sub.filter_query)
+
+
+def setting_screen(sub: Subscription, step: Step, locale: str, now: datetime) -> Screen:
+    """One setting to change from the settings (not the walk-through)."""
+    chat = chat_arg(sub)
+    if step is Step.DAY:
+        return _("On which day?"), kb.weekday_keyboard(chat, False, locale, sub.weekday)
+    if step is Step.TIME:
+        return _("At what time?"), kb.time_keyboard(chat, False, sub.local_time)
+    if step is Step.ZONE:
+        return zone_prompt(sub, now), kb.zone_keyboard(chat, False, now, sub.timezone)
+    if step is Step.TOPIC:
+        return topic_prompt(sub), kb.topic_keyboard(chat, False, sub.filter_query)
+    return settings_screen(sub, locale, now)
+
+
+def done_screen(sub: Subscription, wizard: bool, locale: str, now: datetime) -> Screen:
+    text, markup = settings_screen(sub, locale, now)
+    if wizard:
+        text = (
+            html.bold(_("Done!")) + "\n\n" + text + "\n\n" + _("/settings changes it, /unsubscribe stops it.")
+        )
+    return text, markup
+
+
+def unsubscribed_text() -> str:
+    return _("You are unsubscribed: no more digests. To come back, send /subscribe — your settings are kept.")
+
+
+def not_subscribed_text() -> str:
+    return _("You are not subscribed to digests. /subscribe to start.")
+
+
+# -- channels ---------------------------------------------------------------------------------------------
+
+
+def channel_problem_text(check: ChannelCheck) -> str:
+    name = html.quote(check.name)
+    if check.problem is ChannelProblem.NOT_FOUND:
+        return _(
+            "I can't find {name}. Check the @username; for a private channel, add me to it first and forward me one of its posts."
+        ).format(name=name)
+    if check.problem is ChannelProblem.NOT_A_CHANNEL:
+        return _("{name} is not a channel. Digests go to channels and to people's private chats.").format(
+            name=name
+        )
+    if check.problem is ChannelProblem.NOT_ADMIN:
+        return _(
+            "I am not an administrator of {name}. Add me as an administrator with the right to post messages, then try again."
+        ).format(name=name)
+    return _(
+        "I am an administrator of {name} but may not post messages. Turn on “Post messages” in my administrator rights, then try again."
+    ).format(name=name)
+
+
+def channel_connected_screen(check: ChannelCheck, sub: Subscription) -> Screen:
+    text = _("✅ {name} is connected. How often should I post the digest there?").format(
+        name=html.quote(check.name)
+    )
+    return text, kb.frequency_keyboard(sub.chat_id, True, sub.frequency)
+
+
+def channel_help() -> str:
+    return "\n".join(
+        [
+            _("/channel add @name — post digests to a channel (I must be its administrator)"),
+            _("/channel list — the channels and their schedules"),
+            _("/channel remove @name — stop posting there"),
+        ]
+    )
+
+
+def channel_list_screen(channels: Sequence[Subscription], locale: str, now: datetime) -> Screen:
+    if not channels:
+        return _("No channels yet. /channel add @name connects one."), None
+    lines = [html.bold(_("Channels"))]
+    for c in channels:
+        name = html.quote(c.title or str(c.chat_id))
+        if not c.active:
+            lines.append(
+                _("• {name}: stopped ({reason})").format(
+                    name=name, reason=html.quote(c.inactive_reason or "?")
+                )
+            )
+            continue
+        state = _("paused") if c.paused else schedule_text(c, locale, now)
+        topic = _(", topic «{topic}»").format(topic=html.quote(c.filter_query)) if c.filter_query else ""
+        lines.append(_("• {name}: {schedule}{topic}").format(name=name, schedule=state, topic=topic))
+    return "\n".join(lines), kb.channels_keyboard(channels)
+
+
+# -- /digest ----------------------------------------------------------------------------------------------
+
+
+def digest_help() -> str:
+    return "\n".join(
+        [
+            _("/digest preview @channel — what a channel (or a chat id; none: you) would get now"),
+            _("/digest send @channel — send its digest now"),
+            _("/digest unknown — chats that may have missed a digest, and a resend to them"),
+        ]
+    )
+
+
+def unknown_screen(unknown: Unknown) -> Screen:
+    if not unknown.chats:
+        return _("Every digest delivery was confirmed by Telegram: no chat is in doubt."), None
+    text = "\n\n".join(
+        [
+            ngettext(
+                "⚠ {n} chat may have missed a digest.",
+                "⚠ {n} chats may have missed a digest.",
+                unknown.chats,
+            ).format(n=unknown.chats),
+            _(
+                "The bot stopped while those messages were on their way, before Telegram confirmed them: "
+                "some arrived, some perhaps not, and Telegram cannot tell which. They were not sent again "
+                "on their own, so that nobody gets a digest twice."
+            ),
+            _("Resending reaches exactly these chats; those that did get it will have it twice."),
+        ]
+    )
+    return text, kb.resend_keyboard(unknown.chats)
+
+
+def resent_text(count: int) -> str:
+    if not count:
+        return _("Nothing to resend: no chat is in doubt any more.")
+    return ngettext(
+        "📤 The digest is on its way again to {n} chat.",
+        "📤 The digest is on its way again to {n} chats.",
+        count,
+    ).format(n=count)
