@@ -7,14 +7,17 @@ buttons (Telegram's callback data is at most 64 bytes).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from bot.search import SearchResult, SearchService, similar_documents
 from bot.summaries import DocumentSummary, SummaryService
 from bot.text.summarize import OverviewItem
-from storage.documents import DocumentRepository
+from storage.db import StorageWriteError
+from storage.interfaces import DocumentStore, QueryStore
 from storage.models import Document
-from storage.users import QueryRepository
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5
 LATEST_PAGES = 10  # the latest list stops there: older texts are for search
@@ -74,35 +77,54 @@ class ReaderService:
         self,
         search: SearchService,
         summaries: SummaryService,
-        documents: DocumentRepository,
-        queries: QueryRepository,
+        documents: DocumentStore,
+        queries: QueryStore,
     ) -> None:
         self._search = search
         self._summaries = summaries
         self._documents = documents
         self._queries = queries
 
-    async def search_page(self, user_id: int | None, query: str, page: int = 0) -> SearchPage:
-        """A typed search: logged, and saved for the paging buttons when it found something."""
+    async def search_page(
+        self, user_id: int | None, query: str, page: int = 0, language: str | None = None
+    ) -> SearchPage:
+        """A typed search: logged, and saved for the paging buttons when it found something. `language` is
+        the reader's interface language: among texts of equal relevance, theirs come first."""
         page = max(0, page)
-        result = await self._search.search(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+        result = await self._search.search(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE, language=language)
         if page == 0:
-            await self._queries.log(user_id, query, result.total, "chat")
+            await self._log(user_id, query, result.total, "chat")
         return SearchPage(result, page, await self._saved_id(user_id, query, result))
 
-    async def saved_search_page(self, user_id: int, query_id: int, page: int) -> SearchPage | None:
+    async def saved_search_page(
+        self, user_id: int, query_id: int, page: int, language: str | None = None
+    ) -> SearchPage | None:
         """Another page of an earlier search (not logged again); None when the saved query is gone or is
         another user's."""
         query = await self._queries.get(query_id, user_id)
         if query is None:
             return None
         page = max(0, page)
-        result = await self._search.search(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+        result = await self._search.search(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE, language=language)
         return SearchPage(result, page, await self._saved_id(user_id, query, result))
 
     async def _saved_id(self, user_id: int | None, query: str, result: SearchResult) -> int | None:
-        """A saved query belongs to its user: another user's paging button finds nothing."""
-        return await self._queries.save(user_id, query) if result.hits and user_id is not None else None
+        """A saved query belongs to its user: another user's paging button finds nothing. With the disk full
+        the results are still shown, only without paging buttons."""
+        if not result.hits or user_id is None:
+            return None
+        try:
+            return await self._queries.save(user_id, query)
+        except StorageWriteError as exc:
+            log.warning("search query not saved for paging (%s)", exc.reason)
+            return None
+
+    async def _log(self, user_id: int | None, query: str, results: int, via: str) -> None:
+        """Searches are logged for /stats; reading needs no space, so a full disk loses the entry only."""
+        try:
+            await self._queries.log(user_id, query, results, via)
+        except StorageWriteError as exc:
+            log.warning("search not logged (%s)", exc.reason)
 
     async def latest(self, page: int = 0) -> Listing:
         page = max(0, page)
@@ -141,7 +163,7 @@ class ReaderService:
         if text:
             result = await self._search.search(text, limit=limit, offset=offset)
             if offset == 0:
-                await self._queries.log(user_id, text, result.total, "inline")
+                await self._log(user_id, text, result.total, "inline")
             docs = [hit.document for hit in result.hits]
             more = result.has_next
         else:

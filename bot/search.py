@@ -10,7 +10,6 @@ text has is named rather than ignored. The query language is in `bot.query`.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -50,10 +49,12 @@ RANK_LIMIT = 4000
 # A one-word query that most texts match is a request for the news about it: newest first.
 BROAD_SHARE = 0.5
 COUNT_CAP = 1000
-CANDIDATES = 100  # texts with some of the words that are ranked against each other
-# A partial match must hold this share of the query's weight (each word weighs its IDF): «метро в Алатау»
-# with no «метро» anywhere lists nothing rather than every text with «Алатау».
+CANDIDATES = 100  # texts with every word that are ranked against each other (in the reader's language first)
+PARTIAL_CANDIDATES = 50  # texts with a distinctive word ranked for the partial matches after them
+# A partial match has at least half of the query's words, and at least one that is not in most texts:
+# «метро в Алатау» with no «метро» anywhere lists nothing rather than every text with «Алатау».
 PARTIAL_FLOOR = 0.5
+DISTINCTIVE_SHARE = 0.3
 # A text in another language than the reader's, with the same words, ranks as if this much less relevant.
 OTHER_LANGUAGE = 0.8
 
@@ -63,7 +64,6 @@ class _Clause:
     items: tuple[QueryItem, ...]  # one query word, or several that the lexicon reads as one phrase
     alternatives: Alternatives
     df: int = 0
-    weight: float = 0.0
 
     @property
     def typed(self) -> str:
@@ -111,7 +111,7 @@ class SearchService:
 
     async def _term_index(self) -> TermIndex:
         stats = await self.corpus.stats()
-        if self._terms is None or self._terms._df is not stats.df:
+        if self._terms is None or self._terms.frequencies is not stats.df:
             self._terms = TermIndex(stats.df)
         return self._terms
 
@@ -130,7 +130,7 @@ class SearchService:
 
         async def flush() -> None:
             words = [i.words[0] for i in run]
-            spans = {s: (e, c) for s, e, c in concept_spans(words)}
+            spans = {s: (e, c) for s, e, c in concept_spans(words, self.morph.term)}
             n = 0
             while n < len(run):
                 end, concept = spans.get(n, (n + 1, ""))
@@ -156,8 +156,9 @@ class SearchService:
             await flush()
             alt = await self._alternatives(item)
             if not item.quoted and not item.prefix:
-                found = [c for _, _, c in concept_spans(list(item.words))]
-                alt = await self._expanded(alt, found)
+                # Only a concept that the whole of «аэро-такси» writes: «город-призрак» is no city.
+                whole = [c for s, e, c in concept_spans(item.words, self.morph.term) if (s, e) == (0, len(item.words))]
+                alt = await self._expanded(alt, whole)
             clauses.append(_Clause((item,), alt))
         await flush()
         return clauses
@@ -169,15 +170,24 @@ class SearchService:
         # A phrase is at most as common as its rarest word; alternatives add up (an upper bound).
         return sum(min(stats.get(t) for t in phrase) for phrase in alt.phrases)
 
-    async def _clauses(self, parsed: ParsedQuery) -> tuple[list[_Clause], list[Alternatives], dict[str, str]]:
+    def _chosen(self, parsed: ParsedQuery, question: bool) -> list[QueryItem]:
+        """The words a text must have. In a question the verb is how the reader asks, not what the outlets
+        wrote («как живут жители» — residents, however they live)."""
         positive = parsed.positive
+        meaningful = [i for i in positive if _meaningful(i)]
+        if question or any(len(i.words) == 1 and i.words[0] in QUESTION_WORDS for i in positive):
+            nouns = [i for i in meaningful if len(i.words) > 1 or i.prefix or not self.morph.is_verb(i.words[0])]
+            meaningful = nouns or meaningful
         # A query made only of stop words is still searched for them rather than refused.
-        chosen = [i for i in positive if _meaningful(i)] or positive
+        return meaningful or positive
+
+    async def _clauses(
+        self, parsed: ParsedQuery, question: bool = False
+    ) -> tuple[list[_Clause], list[Alternatives], dict[str, str]]:
+        chosen = self._chosen(parsed, question)
         clauses = await self._clauses_of(chosen)
         corrected: dict[str, str] = {}
         vocab = await self.corpus.vocabulary()
-        stats = await self.corpus.stats()
-        n_docs = max(stats.n_docs, 1)
         for clause in clauses:
             clause.df = await self._df(clause.alternatives)
             item = clause.items[0]
@@ -189,8 +199,6 @@ class SearchService:
                         clause.alternatives, clause.df = alt, df
                         corrected[item.originals[0]] = fix
                         break
-            df = min(clause.df, n_docs)
-            clause.weight = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         excluded = [await self._alternatives(i) for i in parsed.negative]
         return clauses, excluded, corrected
 
@@ -210,23 +218,24 @@ class SearchService:
             return replace(empty, problem=Problem.EMPTY)
         if not parsed.positive:
             return replace(empty, problem=Problem.ONLY_EXCLUDED)
-        clauses, excluded, corrected = await self._clauses(parsed)
+        clauses, excluded, corrected = await self._clauses(parsed, "?" in text)
         missing = tuple(c.typed for c in clauses if c.df == 0)
         empty = replace(empty, corrected=corrected, missing=missing)
         found = [c for c in clauses if c.df > 0]
         if not found:
             return empty
         lang = query_language([w for c in clauses for i in c.items for w in i.words], language)
-        if len(clauses) == 1:
-            return await self._one_word(empty, clauses[0], excluded)
+        if len(clauses) == 1 and await self._broad(clauses[0], excluded):
+            return await self._newest(empty, clauses[0], excluded)
         ranked, total = await self._ranked(clauses, excluded, lang, offset + limit)
         if not ranked:
             return empty
         page = ranked[offset : offset + limit]
+        docs = await self.repo.get_many([doc_id for doc_id, _, _ in page])
         highlight = _highlight_terms(found)
         hits = [
             SearchHit(doc, score, make_snippet(doc.text, highlight, self.morph.token_term), partial)
-            for doc, score, partial in page
+            for doc, (_, score, partial) in zip(docs, page, strict=False)
         ]
         return replace(
             empty,
@@ -234,18 +243,24 @@ class SearchService:
             total=min(total, COUNT_CAP),
             total_capped=total > COUNT_CAP,
             partial=any(p for _, _, p in ranked),
+            ordering=Ordering.RECENT if all(c.df > RANK_LIMIT for c in found) else Ordering.RELEVANCE,
         )
 
-    async def _one_word(self, empty: SearchResult, clause: _Clause, excluded: list[Alternatives]) -> SearchResult:
+    async def _broad(self, clause: _Clause, excluded: list[Alternatives]) -> bool:
+        """A word that most texts have: ranking its matches is slow and says nothing."""
+        if clause.df > RANK_LIMIT:
+            return True
+        stats = await self.corpus.stats()
+        if clause.df < BROAD_SHARE * stats.n_docs:
+            return False
+        # The frequency of a word with its variants is an upper bound: count the texts themselves.
+        query = TermQuery(required=(clause.alternatives,), excluded=tuple(excluded))
+        return await self.repo.count_matches(query, COUNT_CAP + 1) >= BROAD_SHARE * stats.n_docs
+
+    async def _newest(self, empty: SearchResult, clause: _Clause, excluded: list[Alternatives]) -> SearchResult:
         query = TermQuery(required=(clause.alternatives,), excluded=tuple(excluded))
         total = await self.repo.count_matches(query, COUNT_CAP + 1)
-        if total == 0:
-            return empty
-        stats = await self.corpus.stats()
-        broad = clause.df > RANK_LIMIT or clause.df >= BROAD_SHARE * stats.n_docs
-        found = await self.repo.search_documents(
-            query, limit=empty.limit, offset=empty.offset, by_date=broad
-        )
+        found = await self.repo.search_documents(query, limit=empty.limit, offset=empty.offset, by_date=True)
         highlight = _highlight_terms([clause])
         hits = [SearchHit(d, s, make_snippet(d.text, highlight, self.morph.token_term)) for d, s in found]
         return replace(
@@ -253,59 +268,86 @@ class SearchService:
             hits=hits,
             total=min(total, COUNT_CAP),
             total_capped=total > COUNT_CAP,
-            ordering=Ordering.RECENT if broad else Ordering.RELEVANCE,
+            ordering=Ordering.RECENT,
         )
 
     async def _ranked(
         self, clauses: list[_Clause], excluded: list[Alternatives], lang: str, needed: int
-    ) -> tuple[list[tuple[Document, float, bool]], int]:
-        """Texts with every word first, then those with most of them; the total of both."""
+    ) -> tuple[list[tuple[int, float, bool]], int]:
+        """(id, score, partial) of texts with every word first, then those with most of them; the total."""
         found = [c for c in clauses if c.df > 0]
         common = all(c.df > RANK_LIMIT for c in found)
-        out: list[tuple[Document, float, bool]] = []
+        out: list[tuple[int, float, bool]] = []
         total_full = 0
         if len(found) == len(clauses):
             full = TermQuery(required=tuple(c.alternatives for c in clauses), excluded=tuple(excluded))
             total_full = await self.repo.count_matches(full, COUNT_CAP + 1)
+            if total_full and common:
+                # Every word is in most texts: newest first, as a one-word query of such a word.
+                docs = await self.repo.search_documents(full, limit=needed, by_recency=True)
+                return [(d.id, s, False) for d, s in docs], total_full
             if total_full:
-                docs = await self.repo.search_documents(
-                    full, limit=max(CANDIDATES, needed), by_date=common
-                )
-                out = [(d, s * (1.0 if d.lang == lang else OTHER_LANGUAGE), False) for d, s in docs]
-                if not common:
-                    out.sort(key=lambda x: -x[1])
+                ranked = await self.repo.ranked_ids(full, limit=max(CANDIDATES, needed))
+                out = [(i, s, False) for i, s in _language_fair(ranked, lang)]
+                out.sort(key=lambda x: -x[1])
         if total_full > CANDIDATES or common:
             # Texts with only some of the words would never be reached, and ranking them is slow.
             return out, total_full
-        partial = await self._partial(clauses, excluded, lang, {d.id for d, _, _ in out})
+        partial = await self._partial(clauses, excluded, lang, {i for i, _, _ in out})
         return out + partial, total_full + len(partial)
 
     async def _partial(
         self, clauses: list[_Clause], excluded: list[Alternatives], lang: str, seen: set[int]
-    ) -> list[tuple[Document, float, bool]]:
-        rare = [c for c in clauses if 0 < c.df <= RANK_LIMIT]
-        if not rare:
+    ) -> list[tuple[int, float, bool]]:
+        """Texts with at least half of the words, one of them distinctive; most words first, then BM25."""
+        found = [c for c in clauses if c.df > 0]
+        distinctive = [c for c in found if await self._distinctive(c)]
+        if not distinctive:
             return []
-        query = TermQuery(required=tuple(c.alternatives for c in rare), excluded=tuple(excluded), any_of=True)
-        docs = [(d, s) for d, s in await self.repo.search_documents(query, limit=CANDIDATES) if d.id not in seen]
-        if not docs:
+        # Only a text with a distinctive word can qualify: the others need not be ranked at all.
+        query = TermQuery(
+            required=tuple(c.alternatives for c in distinctive), excluded=tuple(excluded), any_of=True
+        )
+        ranked = [r for r in await self.repo.ranked_ids(query, limit=PARTIAL_CANDIDATES) if r[0] not in seen]
+        if not ranked:
             return []
-        ids = [d.id for d, _ in docs]
-        weight = {d.id: 0.0 for d, _ in docs}
-        for c in clauses:
-            if c.df == 0:
-                continue
+        ids = [r[0] for r in ranked]
+        count = dict.fromkeys(ids, 0)
+        for c in found:
             for doc_id in await self.repo.matching_among(TermQuery(required=(c.alternatives,)), ids):
-                weight[doc_id] += c.weight
-        whole = sum(c.weight for c in clauses) or 1.0
+                count[doc_id] += 1
         kept = [
-            (d, s * (1.0 if d.lang == lang else OTHER_LANGUAGE), weight[d.id] / whole)
-            for d, s in docs
-            if weight[d.id] / whole >= PARTIAL_FLOOR
+            (i, s, count[i]) for i, s in _language_fair(ranked, lang) if count[i] >= PARTIAL_FLOOR * len(clauses)
         ]
-        # Most of the query's weight first; among equals, BM25.
-        kept.sort(key=lambda x: (-round(x[2], 2), -x[1]))
-        return [(d, s, True) for d, s, _ in kept]
+        kept.sort(key=lambda x: (-x[2], -x[1]))
+        return [(i, s, True) for i, s, _ in kept]
+
+    async def _distinctive(self, clause: _Clause) -> bool:
+        """Not in most texts: a text that has only such words is no match at all."""
+        stats = await self.corpus.stats()
+        limit = DISTINCTIVE_SHARE * stats.n_docs
+        if clause.df <= limit:
+            return True
+        if len(clause.alternatives.phrases) == 1 or clause.df > RANK_LIMIT:
+            return False
+        # The frequency of a word with its variants is an upper bound: count the texts themselves.
+        cap = int(limit) + 1
+        return await self.repo.count_matches(TermQuery(required=(clause.alternatives,)), cap) < cap
+
+
+def _language_fair(ranked: list[tuple[int, float, str]], lang: str) -> list[tuple[int, float]]:
+    """BM25 relative to the best text of the same language, a text in another language then a little less.
+
+    The lexicon's English or Kazakh spelling of a word is rarer in a mostly Russian corpus, so BM25 gives it
+    a higher IDF: unscaled, «Токаев» would list the English reports first.
+    """
+    best: dict[str, float] = {}
+    for _, s, doc_lang in ranked:
+        best[doc_lang] = max(best.get(doc_lang, 0.0), s)
+    return [
+        (i, (s / best[doc_lang] if best[doc_lang] > 0 else 0.0) * (1.0 if doc_lang == lang else OTHER_LANGUAGE))
+        for i, s, doc_lang in ranked
+    ]
 
 
 def _highlight_terms(clauses: Sequence[_Clause]) -> Highlight:

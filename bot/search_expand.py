@@ -57,6 +57,13 @@ class TermIndex:
             self._size = len(self._df)
         return self._sorted
 
+    @property
+    def frequencies(self) -> Mapping[str, int]:
+        return self._df
+
+    def has(self, term: str) -> bool:
+        return self._df.get(term, 0) > 0
+
     def starting(self, stem: str) -> list[str]:
         terms = self._terms()
         found: list[str] = []
@@ -76,11 +83,11 @@ def _token_terms(token: str, index: TermIndex, term_of: Callable[[str], str]) ->
         stem = token[:-1]
         out = index.starting(stem)
         own = term_of(stem)
-        if own != stem and own not in out and index._df.get(own):
+        if own != stem and own not in out and index.has(own):
             out.append(own)
         return out
     term = term_of(token)
-    return [t for t in dict.fromkeys((term, token)) if index._df.get(t)]
+    return [t for t in dict.fromkeys((term, token)) if index.has(t)]
 
 
 def concept_phrases(
@@ -96,10 +103,18 @@ def concept_phrases(
                 continue
             phrases.update(itertools.islice(itertools.product(*options), 8))
             if len(phrases) >= MAX_LEXICON_PHRASES:
-                return phrases
-    return phrases
+                break
+    return without_redundant(phrases)
 
 
-def concept_spans(words: Sequence[str]) -> list[tuple[int, int, str]]:
+def without_redundant(phrases: set[tuple[str, ...]]) -> set[tuple[str, ...]]:
+    """A phrase holding a term that matches on its own adds nothing to what matches, and counting the
+    same words twice would rank texts that spell a name in full above those that do not
+    («kassym jomart tokayev» beside «tokayev»)."""
+    single = {p[0] for p in phrases if len(p) == 1}
+    return {p for p in phrases if len(p) == 1 or not single.intersection(p)}
+
+
+def concept_spans(words: Sequence[str], term_of: Callable[[str], str]) -> list[tuple[int, int, str]]:
     """(start, end, concept) of the lexicon's phrases among the query's words (each a single word)."""
-    return lexicon.find(list(words))
+    return lexicon.find(list(words), [term_of(w) for w in words])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from bot.corpus.ingest import Corpus
 from bot.text.summarize import OverviewDoc, OverviewItem, overview, summarize
 from storage.models import Document
+
+_HOST = re.compile(r"https?://(?:www\.)?([^/:?#]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,16 @@ class Story:
         }
 
 
+def outlet(doc: Document) -> str:
+    """Who published a text, for counting a story's outlets: its source, else its link's site, else the text
+    itself. Texts of unnamed outlets are not one outlet: counted so, naming the source of one of them (an
+    edit) would make its story "more widely reported" and jump it to the top of the overview."""
+    if doc.source_name:
+        return doc.source_name
+    host = _HOST.match(doc.url or "")
+    return host.group(1) if host else f"#{doc.id}"
+
+
 class SummaryService:
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
@@ -71,7 +84,7 @@ class SummaryService:
                 id=d.id,
                 title=d.title,
                 text=d.text,
-                source=d.source_name or "",
+                source=outlet(d),
                 published=d.published,
                 story_id=d.story_id,
             )
@@ -82,7 +95,10 @@ class SummaryService:
     async def latest_overview(self, n: int) -> list[OverviewItem]:
         # Look further back than n documents: several of the newest may be one story.
         docs = await self.repo.latest(limit=max(n * 4, 20))
-        return self.overview_of(docs, max_items=n)
+        # "The latest news": the newest story first (the overview picked the most widely reported ones;
+        # among stories of one day that order stays).
+        items = self.overview_of(docs, max_items=n)
+        return sorted(items, key=lambda item: item.published or date.min, reverse=True)
 
     async def stories(self, since: date | None = None, limit: int = 50) -> list[Story]:
         docs = await self.repo.latest(limit=5000, since=since)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from storage.users import UserRepository
+import logging
+
+from storage.db import StorageWriteError
+from storage.interfaces import UserStore
+
+log = logging.getLogger(__name__)
 
 
 class UserService:
@@ -12,7 +17,7 @@ class UserService:
     this service changes it, so after a person's first update no update costs a query for it.
     """
 
-    def __init__(self, repo: UserRepository) -> None:
+    def __init__(self, repo: UserStore) -> None:
         self.repo = repo
         self._seen: set[int] = set()  # registered, or found registered, since start-up
         self._languages: dict[int, str | None] = {}  # user id → stored choice (None: never chose)
@@ -23,7 +28,12 @@ class UserService:
             return
         stored = await self.repo.get(user_id)
         if stored is None:
-            await self.repo.touch(user_id, first_name, username)
+            try:
+                await self.repo.touch(user_id, first_name, username)
+            except StorageWriteError as exc:
+                # A full disk must not keep a new reader from reading: registered on a later update.
+                log.warning("could not register user %s (%s)", user_id, exc.reason)
+                return
         self._seen.add(user_id)
         self._languages[user_id] = stored.language if stored else None
 

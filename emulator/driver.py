@@ -184,6 +184,18 @@ class EmulatedGroup(EmulatedChat):
     def add_member(self, user: EmulatedUser, status: str = "member") -> None:
         self.record.members[user.id] = Membership(status)
 
+    def create_topic(self, name: str) -> int:
+        """A topic of this forum; its id is the message_thread_id of the messages in it (on Telegram, the
+        id of the service message that opened it)."""
+        if not self.record.info.is_forum:
+            raise ValueError("topics exist only in forum supergroups")
+        thread_id = self.record.allocate_id()
+        self.record.topics[thread_id] = name
+        return thread_id
+
+    def topic_messages(self, thread_id: int) -> list[StoredMessage]:
+        return [m for m in self.messages if m.message_thread_id == thread_id]
+
     def set_bot_status(self, status: str, *, by: EmulatedUser | None = None, **rights: bool) -> None:
         """Change the bot's membership (and rights) here, delivering a my_chat_member update."""
         _change_bot_membership(self._state, self.record, Membership(status, **rights), by)
@@ -375,13 +387,21 @@ class EmulatedUser:
         chat: EmulatedChat | None = None,
         reply_to: StoredMessage | None = None,
         entities: list[dict[str, Any]] | None = None,
+        thread_id: int | None = None,
     ) -> StoredMessage:
-        """Type a message (to the bot's private chat unless ``chat`` is a group).  Commands, links,
-        mentions and hashtags get the entities Telegram would attach."""
+        """Type a message (to the bot's private chat unless ``chat`` is a group; ``thread_id``: into that
+        topic of a forum).  Commands, links, mentions and hashtags get the entities Telegram would attach."""
         record = self._target(chat)
+        if thread_id is not None and thread_id not in record.topics:
+            raise ValueError(f"no topic {thread_id} in that chat")
         formatted = _user_text(text, entities)
         return self._post(
-            record, text=formatted.text, entities=formatted.entities_api(), raw_text=text, reply_to=reply_to
+            record,
+            text=formatted.text,
+            entities=formatted.entities_api(),
+            raw_text=text,
+            reply_to=reply_to,
+            message_thread_id=thread_id,
         )
 
     async def send_document(

@@ -527,9 +527,19 @@ class BotApiMethods:
 
     # ================================================================== sending
 
+    def message_thread(self, p: Params, chat: ChatRecord) -> int | None:
+        """A forum topic to send into: it must be one of that chat's topics, as on Telegram."""
+        thread = p.integer("message_thread_id")
+        if thread is None:
+            return None
+        if not chat.info.is_forum or thread not in chat.topics:
+            raise bad_request("message thread not found")
+        return thread
+
     async def send_message(self, p: Params) -> Any:
         chat = self.chat(p)
         self.check_can_write(chat)
+        thread = self.message_thread(p, chat)
         raw, formatted = self.message_text(p)
         markup = self.reply_markup(p, chat)
         reply_to = self.reply_target(p, chat)
@@ -544,12 +554,15 @@ class BotApiMethods:
             raw_text=raw,
             parse_mode=p.text("parse_mode"),
             link_preview_options=preview if isinstance(preview, dict) else None,
+            message_thread_id=thread,
+            disable_notification=p.flag("disable_notification"),
         )
         return message.to_api()
 
     async def _send_media(self, p: Params, kind: str) -> Any:
         chat = self.chat(p)
         self.check_can_write(chat)
+        thread = self.message_thread(p, chat)
         stored = self.upload(p.input_file(kind), kind)
         raw_caption, caption = self.caption(p)
         markup = self.reply_markup(p, chat)
@@ -563,6 +576,8 @@ class BotApiMethods:
             caption_entities=[] if caption is None else caption.entities_api(),
             raw_caption=raw_caption,
             parse_mode=p.text("parse_mode"),
+            message_thread_id=thread,
+            disable_notification=p.flag("disable_notification"),
             **{kind: stored},
         )
         return message.to_api()

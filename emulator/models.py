@@ -45,6 +45,7 @@ class ChatInfo:
     username: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    is_forum: bool = False  # a supergroup with topics
 
     def to_api(self) -> dict[str, Any]:
         return _drop_none(
@@ -55,6 +56,7 @@ class ChatInfo:
                 "username": self.username,
                 "first_name": self.first_name,
                 "last_name": self.last_name,
+                "is_forum": True if self.is_forum else None,
             }
         )
 
@@ -238,6 +240,8 @@ class StoredMessage:
     deleted: bool = False
     link_preview_options: dict[str, Any] | None = None
     seen_edits: int = 0  # how many edits a driver's wait_for_edit has consumed
+    message_thread_id: int | None = None  # the forum topic it is in
+    disable_notification: bool = False  # sent silently (recorded; a client would not ring)
 
     def to_api(self, *, with_reply: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {"message_id": self.message_id}
@@ -247,6 +251,9 @@ class StoredMessage:
             data["sender_chat"] = self.chat.to_api()
         data["chat"] = self.chat.to_api()
         data["date"] = self.date
+        if self.message_thread_id is not None:
+            data["message_thread_id"] = self.message_thread_id
+            data["is_topic_message"] = True
         if self.edit_date is not None:
             data["edit_date"] = self.edit_date
         if self.forward_origin is not None:
@@ -334,6 +341,7 @@ class ChatRecord:
     cursor: int = 0  # index into ``messages`` up to which a driver has consumed bot messages
     reply_keyboard: dict[str, Any] | None = None
     chat_actions: list[str] = field(default_factory=list)
+    topics: dict[int, str] = field(default_factory=dict)  # a forum's topics: thread id → name
 
     def add(self, message: StoredMessage) -> None:
         self.messages.append(message)

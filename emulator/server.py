@@ -269,13 +269,21 @@ class BotAPIEmulator:
         bot_status: str = "member",
         members: tuple[EmulatedUser, ...] | list[EmulatedUser] = (),
         owner: EmulatedUser | None = None,
+        forum: bool = False,
     ) -> EmulatedGroup:
-        """A (super)group the bot is in with ``bot_status`` (member, administrator, left, kicked...)."""
+        """A (super)group the bot is in with ``bot_status`` (member, administrator, left, kicked...); a
+        ``forum`` has topics (``EmulatedGroup.create_topic``), and only a supergroup can be one."""
+        if forum and not supergroup:
+            raise ValueError("only a supergroup can be a forum")
         chat_id = self.state.next_group_id(supergroup=supergroup) if id is None else id
         if chat_id >= 0 or chat_id in self.state.chats:
             raise ValueError(f"group id {chat_id} is invalid or taken")
         info = ChatInfo(
-            id=chat_id, type="supergroup" if supergroup else "group", title=title, username=username
+            id=chat_id,
+            type="supergroup" if supergroup else "group",
+            title=title,
+            username=username,
+            is_forum=forum,
         )
         self.state.register_username(username, chat_id)
         record = ChatRecord(info=info, bot_membership=Membership(bot_status))

@@ -23,7 +23,7 @@ from bot.i18n import pick_language
 log = logging.getLogger(__name__)
 
 # The formats admins are told the bot reads.
-FORMATS = ".txt, .md, .html, .docx, .pdf, .jsonl, .zip"
+FORMATS = ".txt, .md, .html, .docx, .pdf, .json, .jsonl, .zip"
 
 _PDF_UNREADABLE = frozenset({UploadReason.PDF_ENCRYPTED, UploadReason.PDF_DAMAGED, UploadReason.PDF_NO_PAGES})
 _EMPTY = frozenset(
@@ -111,7 +111,7 @@ def describe(error: UploadError, i18n: I18n) -> str:
     if reason in _BAD_JSON:
         return _(
             'Not a usable JSON record: each line must be an object with a "text" field ({reason}).'
-        ).format(reason=html.quote(error.english(located=False)))
+        ).format(reason=_json_problem(error, i18n))
     if reason is UploadReason.DUPLICATE:
         return _("This text is already in the corpus as #{doc_id}.").format(doc_id=p["doc_id"])
     if reason is UploadReason.BAD_DATE:
@@ -122,10 +122,34 @@ def describe(error: UploadError, i18n: I18n) -> str:
         return _("Send the outlet's name, a link, or both (up to {max} characters).").format(max=p["max"])
     if reason is UploadReason.UNDO_EXPIRED:
         return _("It is too late to undo: the deleted text is no longer kept.")
+    if reason is UploadReason.DISK_FULL:
+        return _("Not saved: the disk is full. Free some space on the bot's server and send it again.")
+    if reason is UploadReason.READ_ONLY:
+        return _(
+            "Not saved: the bot's database is read-only. Make the database file writable and send it again."
+        )
     if reason is UploadReason.INTERNAL:
         return _("It could not be saved because of an internal error (it is logged); nothing was changed.")
     # Only files read from disk by the CLI fail these ways; said as the CLI says them.
     return _("It could not be used: {reason}").format(reason=html.quote(error.english()))
+
+
+def _json_problem(error: UploadError, i18n: I18n) -> str:
+    """What is wrong with one JSON record, in the admin's language (never the English of the CLI)."""
+    _ = i18n.gettext
+    problems = {
+        UploadReason.JSON_INVALID: _("the .json file is not valid JSON"),
+        UploadReason.JSON_NOT_A_LIST: _('the .json file must hold a list of objects with a "text" field'),
+        UploadReason.JSON_LINE_INVALID: _("not valid JSON"),
+        UploadReason.JSON_NOT_OBJECT: _("not a JSON object"),
+        UploadReason.JSON_NO_TEXT_FIELD: _('no "text" field'),
+        UploadReason.JSON_TEXT_NOT_STRING: _('the "text" field is not a string'),
+    }
+    if error.reason is UploadReason.MORE_FAILURES:
+        return _("{count} more bad entries were not listed").format(
+            count=html.quote(str(error.params.get("count", "?")))
+        )
+    return problems.get(error.reason) or html.quote(error.english(located=False))
 
 
 async def _tell(update: Update, text: str) -> bool:

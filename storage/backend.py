@@ -1,8 +1,7 @@
 """One backend, opened from a location: the database and every repository on it, typed by the Protocols.
 
-A path or `sqlite:///path` opens SQLite (the only backend so far). A PostgreSQL backend adds its scheme
-here and is then run through the same contract tests (tests/storage/) by adding it to their `backend`
-fixture.
+A path or `sqlite:///path` opens SQLite; `postgresql://user@host:port/db` (or `postgres://`) opens
+PostgreSQL (storage.postgres). Both run through the same contract tests (tests/storage/).
 """
 
 from __future__ import annotations
@@ -26,16 +25,18 @@ from storage.interfaces import (
     UserStore,
 )
 from storage.pending import PendingRepository
+from storage.postgres.db import PostgresDatabase
 from storage.reports import ReportRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.users import QueryRepository, UserRepository
 
 SQLITE_SCHEME = "sqlite:///"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 @dataclass(frozen=True)
 class Backend:
-    database: Database
+    database: Database | PostgresDatabase
     transactions: Transactions
     documents: DocumentStore
     users: UserStore
@@ -57,7 +58,7 @@ def sqlite_path(location: str | Path) -> Path | str:
         text = text[len(SQLITE_SCHEME) :]
     elif "://" in text:
         scheme = text.split("://", 1)[0]
-        raise ValueError(f"no storage backend for {scheme!r} yet (only SQLite)")
+        raise ValueError(f"no storage backend for {scheme!r} (SQLite paths, or postgresql://)")
     return text if text == ":memory:" else Path(text)
 
 
@@ -77,8 +78,34 @@ def sqlite_backend(database: Database) -> Backend:
     )
 
 
+def is_postgres(location: str | Path) -> bool:
+    return str(location).startswith(POSTGRES_SCHEMES)
+
+
+def postgres_backend(database: PostgresDatabase) -> Backend:
+    """Every repository on an (opened or not yet opened) PostgreSQL database."""
+    from storage.postgres import audit, deliveries, documents, pending, reports, subscriptions, users
+
+    return Backend(
+        database=database,
+        transactions=database,
+        documents=documents.DocumentRepository(database),
+        users=users.UserRepository(database),
+        queries=users.QueryRepository(database),
+        audit=audit.AuditRepository(database),
+        pending=pending.PendingRepository(database),
+        reports=reports.ReportRepository(database),
+        subscriptions=subscriptions.SubscriptionRepository(database),
+        deliveries=deliveries.DeliveryRepository(database),
+    )
+
+
 async def open_backend(location: str | Path) -> Backend:
     """Open (creating and migrating when needed) the database at `location`."""
+    if is_postgres(location):
+        pg = PostgresDatabase(str(location))
+        await pg.connect()
+        return postgres_backend(pg)
     database = Database(sqlite_path(location))
     await database.connect()
     return sqlite_backend(database)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,6 +53,55 @@ def unusable(path: object, exc: BaseException) -> DatabaseUnusable:
     else:
         reason = Unusable.FAILED
     return DatabaseUnusable(reason, path, text or type(exc).__name__)
+
+
+class WriteFailure(StrEnum):
+    DISK_FULL = "disk_full"  # no space left (or the database reached its size limit)
+    READ_ONLY = "read_only"  # the file, its folder or the file system cannot be written
+
+
+class StorageWriteError(sqlite3.OperationalError):
+    """A write the storage refused for want of space or permission, typed (SQLite says only `database or
+    disk is full` / `attempt to write a readonly database`). The failed statement — or, inside a
+    transaction, the whole transaction — left nothing behind; reading still works."""
+
+    def __init__(self, reason: WriteFailure, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# SQLite's primary result codes (the low byte of an extended code).
+_SQLITE_READONLY = 8
+_SQLITE_FULL = 13
+
+
+def write_failure(exc: BaseException) -> StorageWriteError | None:
+    """The typed error for a write refused because the disk is full or the database is read-only."""
+    if isinstance(exc, StorageWriteError):
+        return exc
+    if not isinstance(exc, sqlite3.Error | OSError):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    lowered = text.lower()
+    if primary == _SQLITE_FULL or "database or disk is full" in lowered or getattr(exc, "errno", 0) == 28:
+        return StorageWriteError(WriteFailure.DISK_FULL, text)
+    if primary == _SQLITE_READONLY or "readonly database" in lowered or "read-only file system" in lowered:
+        return StorageWriteError(WriteFailure.READ_ONLY, text)
+    return None
+
+
+@contextmanager
+def _typed_write_errors() -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        typed = write_failure(exc)
+        if typed is None or typed is exc:
+            raise
+        raise typed from exc
 
 
 @dataclass(eq=False)
@@ -196,12 +245,21 @@ class Database:
         Every statement of this database issued inside the block by the same task, through any
         repository, runs in this transaction; nothing needs to be passed around. Nested, it opens a
         SAVEPOINT: an exception leaving the inner block undoes just that block (and goes on up).
+
+        A write refused because the disk is full or the file is read-only leaves as StorageWriteError,
+        with everything the block wrote undone.
         """
-        outer = self._current()
-        if outer is not None:
-            async with self._savepoint(outer):
+        with _typed_write_errors():
+            outer = self._current()
+            if outer is not None:
+                async with self._savepoint(outer):
+                    yield
+                return
+            async with self._begun():
                 yield
-            return
+
+    @asynccontextmanager
+    async def _begun(self) -> AsyncIterator[None]:
         async with self._write_lock:
             conn = self.conn
             try:
@@ -237,8 +295,9 @@ class Database:
         try:
             yield
         except BaseException:
-            await self.conn.execute(f"ROLLBACK TO {name}")
-            await self.conn.execute(f"RELEASE {name}")
+            # SQLite may have rolled the whole transaction back itself (a full disk, an I/O error): then
+            # there is no savepoint left to go back to, and the original error is the one to report.
+            await self._on_thread(_rollback_to_if_open, name)
             raise
         else:
             await self.conn.execute(f"RELEASE {name}")
@@ -255,27 +314,30 @@ class Database:
 
     async def execute(self, sql: str, params: Sequence[object] = ()) -> Changes:
         """One INSERT/UPDATE/DELETE; how many rows it changed and the last inserted rowid."""
-        if self._current() is not None:
-            cur = await self.conn.execute(sql, params)
-        else:
-            async with self._write_lock:
+        with _typed_write_errors():
+            if self._current() is not None:
                 cur = await self.conn.execute(sql, params)
+            else:
+                async with self._write_lock:
+                    cur = await self.conn.execute(sql, params)
         return Changes(cur.rowcount, cur.lastrowid)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
         """One statement for many parameter rows, atomically (inside a transaction, or as one of its own)."""
         if self._current() is not None:
-            cur = await self.conn.executemany(sql, rows)
+            with _typed_write_errors():
+                cur = await self.conn.executemany(sql, rows)
             return cur.rowcount
         batch = list(rows)
         return await self.atomic(lambda conn: conn.executemany(sql, batch).rowcount)
 
     async def write(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
         """One writing statement, returning its rows (`RETURNING`)."""
-        if self._current() is not None:
-            return list(await self.conn.execute_fetchall(sql, params))
-        async with self._write_lock:
-            return list(await self.conn.execute_fetchall(sql, params))
+        with _typed_write_errors():
+            if self._current() is not None:
+                return list(await self.conn.execute_fetchall(sql, params))
+            async with self._write_lock:
+                return list(await self.conn.execute_fetchall(sql, params))
 
     async def atomic(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the database thread in a single hop, however many statements it issues: as part of
@@ -285,10 +347,11 @@ class Database:
         Inside a transaction it takes no savepoint of its own (one per document would double the cost of
         a batch ingest): if it fails half-way, the exception must leave the transaction, which then rolls
         back. To catch a failed write and go on, put the write in a nested `transaction()`."""
-        if self._current() is not None:
-            return await self._on_thread(_joined, work)
-        async with self._write_lock:
-            return await self._on_thread(_in_transaction, work)
+        with _typed_write_errors():
+            if self._current() is not None:
+                return await self._on_thread(_joined, work)
+            async with self._write_lock:
+                return await self._on_thread(_in_transaction, work)
 
     async def _on_thread(self, fn: Callable[..., T], *args: object) -> T:
         conn = self.conn
@@ -341,3 +404,9 @@ def _joined(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -
 def _rollback_if_open(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
+
+
+def _rollback_to_if_open(conn: sqlite3.Connection, name: str) -> None:
+    if conn.in_transaction:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")

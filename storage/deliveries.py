@@ -43,7 +43,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_DELIVERY = "id, digest_id, chat_id, subscription_id, state, attempts, message_id, last_error"
+_DELIVERY = (
+    "id, digest_id, chat_id, subscription_id, state, attempts, message_id, last_error, thread_id, silent, "
+    "link_previews"
+)
 
 
 class DeliveryRepository:
@@ -96,8 +99,20 @@ class DeliveryRepository:
             )
             await self.db.executemany(
                 "INSERT OR IGNORE INTO deliveries (digest_id, chat_id, subscription_id, state, created_at, "
-                "updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",
-                [(digest_id, t.chat_id, t.subscription_id, stamp, stamp) for t in targets],
+                "updated_at, thread_id, silent, link_previews) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                [
+                    (
+                        digest_id,
+                        t.chat_id,
+                        t.subscription_id,
+                        stamp,
+                        stamp,
+                        t.thread_id,
+                        int(t.silent),
+                        int(t.link_previews),
+                    )
+                    for t in targets
+                ],
             )
         return digest_id
 
@@ -272,4 +287,7 @@ def _delivery(r: sqlite3.Row) -> Delivery:
         attempts=r[5],
         message_id=r[6],
         last_error=r[7],
+        thread_id=r[8],
+        silent=bool(r[9]),
+        link_previews=bool(r[10]),
     )

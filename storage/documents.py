@@ -7,6 +7,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from typing import cast
 
 from storage.db import Database
 from storage.models import (
@@ -205,11 +206,12 @@ class DocumentRepository:
         index first; only the page's documents are then read."""
         columns = ", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(","))
         if by_date:
-            # Walks the publication-date index and keeps what the match set holds: no ranking at all.
+            # Walks the publication-date index and asks the index whether each text matches: the service
+            # sorts by date only a word that most texts have, so the page is found after a few rows.
             rows = await self.db.fetchall(
-                f"SELECT {columns}, 0.0 AS score FROM documents d WHERE d.hidden = 0 AND d.id IN ("
-                "SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?) "
-                "ORDER BY d.published DESC NULLS LAST, d.id DESC LIMIT ? OFFSET ?",
+                f"SELECT {columns}, 0.0 AS score FROM documents d WHERE d.hidden = 0 AND EXISTS ("
+                "SELECT 1 FROM doc_fts WHERE doc_fts MATCH ? AND doc_fts.rowid = d.id) "
+                "ORDER BY d.published DESC, d.id DESC LIMIT ? OFFSET ?",
                 (compile_match(query), limit, offset),
             )
             return [(_row_to_document(r), 0.0) for r in rows]
@@ -222,6 +224,26 @@ class DocumentRepository:
             (compile_match(query), limit, offset),
         )
         return [(_row_to_document(r), -float(r["score"])) for r in rows]
+
+    async def ranked_ids(self, query: TermQuery, limit: int) -> list[tuple[int, float, str]]:
+        """(id, BM25 score, language) of the best `limit` matches, best first: enough to rank candidates
+        against each other without reading their texts."""
+        rows = await self.db.fetchall(
+            f"SELECT m.rowid, m.score, d.lang FROM (SELECT rowid, {_BM25} AS score FROM doc_fts "
+            "WHERE doc_fts MATCH ? ORDER BY score, rowid DESC LIMIT ?) AS m JOIN documents d ON d.id = m.rowid "
+            "ORDER BY m.score, m.rowid DESC",
+            (compile_match(query), limit),
+        )
+        return [(int(r[0]), -float(r[1]), str(r[2])) for r in rows]
+
+    async def get_many(self, ids: Sequence[int]) -> list[Document]:
+        """The documents with these ids, in the order given (missing ones left out)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM documents WHERE id IN ({marks})", list(ids))
+        by_id = {int(r["id"]): _row_to_document(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
 
     async def count_matches(self, query: TermQuery, cap: int) -> int:
         """How many documents match, at most `cap` of them: counting every match of a common word is slow."""
@@ -360,6 +382,17 @@ class DocumentRepository:
         when the bin has no copy deleted after `deleted_after`. Raises RestoreConflict when the same text
         was added again meanwhile."""
         return await self.db.atomic(lambda conn: _restore_from_bin(conn, doc_id, deleted_after))
+
+    async def last_in_bin(self, admin_id: int, deleted_after: datetime) -> Document | None:
+        """The document `admin_id` deleted last, as it was, if it was deleted after `deleted_after` and is
+        still in the bin (what their undo would bring back)."""
+        row = await self.db.fetchone(
+            "SELECT payload FROM deleted_documents WHERE admin_id = ? AND deleted_at >= ? "
+            "ORDER BY deleted_at DESC, rowid DESC LIMIT 1",
+            (admin_id, deleted_after.isoformat(timespec="seconds")),
+        )
+        # The payload keeps the row as a mapping of its columns, which reads like the row itself.
+        return _row_to_document(cast(sqlite3.Row, json.loads(row[0])["document"])) if row else None
 
     # -- for the admins' lists -----------------------------------------------------------------------
 

@@ -219,4 +219,33 @@ MIGRATIONS: list[str] = [
     INSERT INTO sqlite_sequence (name, seq) SELECT 'saved_queries', coalesce(max(id), 0) FROM saved_queries_v6;
     DROP TABLE saved_queries_v6;
     """,
+    # 8 (digests): delivery options per subscription — a forum topic (message_thread_id), headlines only, link
+    # previews, silent delivery, quiet hours — and, on each delivery, the options it is sent with.
+    """
+    ALTER TABLE subscriptions ADD COLUMN thread_id INTEGER;
+    ALTER TABLE subscriptions ADD COLUMN headlines_only INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE subscriptions ADD COLUMN link_previews INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE subscriptions ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE subscriptions ADD COLUMN quiet_from TEXT;
+    ALTER TABLE subscriptions ADD COLUMN quiet_to TEXT;
+    ALTER TABLE deliveries ADD COLUMN thread_id INTEGER;
+    ALTER TABLE deliveries ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE deliveries ADD COLUMN link_previews INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 9 (uploads): a bulk upload in progress: where its progress message is and how many texts it saved so far
+    # (counted in the transactions that save them), so that after a restart the message of an upload the
+    # process did not finish is closed with what was saved.
+    """
+    CREATE TABLE bulk_uploads (
+        id INTEGER PRIMARY KEY,
+        admin_id INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        locale TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        saved INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL
+    );
+    """,
 ]

@@ -173,6 +173,13 @@ class Subscription:
     last_digest_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Delivery options, per subscription (defaults: what a digest always was).
+    thread_id: int | None = None  # a forum topic of a group (message_thread_id)
+    headlines_only: bool = False  # titles without the summary line
+    link_previews: bool = False
+    silent: bool = False  # disable_notification
+    quiet_from: str | None = None  # "HH:MM" local: a digest due from then…
+    quiet_to: str | None = None  # …until then is sent at its end
 
 
 @dataclass(frozen=True)
@@ -217,6 +224,9 @@ class Target:
     chat_id: int
     cursor: int
     next_due: datetime | None
+    thread_id: int | None = None
+    silent: bool = False
+    link_previews: bool = False
 
 
 @dataclass(frozen=True)
@@ -257,3 +267,22 @@ class Delivery:
     attempts: int
     message_id: int | None
     last_error: str | None
+    thread_id: int | None = None
+    silent: bool = False
+    link_previews: bool = False
+
+
+@dataclass(frozen=True)
+class UnfinishedUpload:
+    """A bulk upload with its progress message, as recorded while it ran. `saved` is exact: it is counted
+    in the transaction that saves the texts."""
+
+    id: int
+    admin_id: int
+    chat_id: int
+    message_id: int
+    name: str
+    locale: str
+    total: int
+    saved: int
+    started_at: datetime

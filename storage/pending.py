@@ -1,13 +1,15 @@
-"""Texts an admin uploaded that wait in a preview for Save (or Cancel)."""
+"""Texts an admin uploaded that wait in a preview for Save (or Cancel), and the bulk uploads in progress
+(where their progress message is, and how many texts they saved so far)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
-from storage.models import PendingUpload
+from storage.models import PendingUpload, UnfinishedUpload
 
-__all__ = ["PendingRepository", "PendingUpload"]
+__all__ = ["PendingRepository", "PendingUpload", "UnfinishedUpload"]
+
 
 _COLUMNS = "id, admin_id, created_at, text, source, title, url, published, lang, source_name"
 
@@ -91,3 +93,44 @@ class PendingRepository:
         cutoff = (_now() - older_than).isoformat(timespec="seconds")
         changes = await self.db.execute("DELETE FROM pending_uploads WHERE created_at < ?", (cutoff,))
         return changes.rowcount
+
+    # -- bulk uploads in progress ----------------------------------------------------------------------------
+
+    async def start_upload(
+        self, admin_id: int, *, chat_id: int, message_id: int, name: str, locale: str, total: int
+    ) -> int:
+        changes = await self.db.execute(
+            "INSERT INTO bulk_uploads (admin_id, chat_id, message_id, name, locale, total, saved, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+            (admin_id, chat_id, message_id, name[:200], locale, total, _now().isoformat(timespec="seconds")),
+        )
+        assert changes.lastrowid is not None
+        return changes.lastrowid
+
+    async def count_saved(self, upload_id: int, n: int) -> None:
+        """Inside the transaction that saves `n` texts of the upload: the count is true whatever happens."""
+        await self.db.execute("UPDATE bulk_uploads SET saved = saved + ? WHERE id = ?", (n, upload_id))
+
+    async def finish_upload(self, upload_id: int) -> bool:
+        changes = await self.db.execute("DELETE FROM bulk_uploads WHERE id = ?", (upload_id,))
+        return changes.rowcount > 0
+
+    async def unfinished_uploads(self) -> list[UnfinishedUpload]:
+        rows = await self.db.fetchall(
+            "SELECT id, admin_id, chat_id, message_id, name, locale, total, saved, started_at "
+            "FROM bulk_uploads ORDER BY id"
+        )
+        return [
+            UnfinishedUpload(
+                id=r[0],
+                admin_id=r[1],
+                chat_id=r[2],
+                message_id=r[3],
+                name=r[4],
+                locale=r[5],
+                total=r[6],
+                saved=r[7],
+                started_at=datetime.fromisoformat(r[8]),
+            )
+            for r in rows
+        ]

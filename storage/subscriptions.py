@@ -37,7 +37,8 @@ _SELECT = (
     "SELECT s.id, s.chat_id, s.kind, s.title, s.added_by, "
     "coalesce(CASE WHEN s.kind = 'person' THEN u.language END, s.language) AS language, "
     "s.frequency, s.weekday, s.local_time, s.timezone, s.filter_query, s.paused, s.active, "
-    "s.inactive_reason, s.cursor, s.next_due_utc, s.last_digest_at, s.created_at, s.updated_at "
+    "s.inactive_reason, s.cursor, s.next_due_utc, s.last_digest_at, s.created_at, s.updated_at, "
+    "s.thread_id, s.headlines_only, s.link_previews, s.silent, s.quiet_from, s.quiet_to "
     "FROM subscriptions s LEFT JOIN users u ON u.user_id = s.chat_id"
 )
 
@@ -67,6 +68,12 @@ def _row(r: sqlite3.Row) -> Subscription:
         last_digest_at=_from_db_time(r[16]),
         created_at=created,
         updated_at=updated,
+        thread_id=r[19],
+        headlines_only=bool(r[20]),
+        link_previews=bool(r[21]),
+        silent=bool(r[22]),
+        quiet_from=r[23],
+        quiet_to=r[24],
     )
 
 
@@ -138,10 +145,12 @@ class SubscriptionRepository:
         )
 
     async def save_settings(self, sub: Subscription) -> Subscription | None:
-        """Store what a person may change (schedule, filter, pause, language, title) of an existing row."""
+        """Store what a person may change (schedule, filter, pause, language, title, delivery options) of an
+        existing row."""
         await self.db.write(
             "UPDATE subscriptions SET frequency = ?, weekday = ?, local_time = ?, timezone = ?, "
-            "filter_query = ?, paused = ?, next_due_utc = ?, language = ?, title = ?, updated_at = ? "
+            "filter_query = ?, paused = ?, next_due_utc = ?, language = ?, title = ?, updated_at = ?, "
+            "thread_id = ?, headlines_only = ?, link_previews = ?, silent = ?, quiet_from = ?, quiet_to = ? "
             "WHERE id = ?",
             (
                 sub.frequency.value,
@@ -154,6 +163,12 @@ class SubscriptionRepository:
                 sub.language,
                 sub.title,
                 _now(),
+                sub.thread_id,
+                int(sub.headlines_only),
+                int(sub.link_previews),
+                int(sub.silent),
+                sub.quiet_from,
+                sub.quiet_to,
                 sub.id,
             ),
         )

@@ -9,6 +9,9 @@ from bot.corpus.ingest import Corpus, TextInput
 from bot.search import SearchService
 from bot.text.morph import Morphology
 from storage.db import Database
+from tests.storage.services import on_postgres, postgres_backend, postgres_database
+
+__all__ = ["postgres_database"]  # the session fixture, for every test folder
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +28,13 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def corpus(db: Database, morph: Morphology) -> Corpus:
-    return Corpus(db, morph, min_chars=20)
+async def corpus(db: Database, morph: Morphology, request: pytest.FixtureRequest) -> AsyncIterator[Corpus]:
+    """On SQLite; on PostgreSQL with TEST_BACKEND=postgres (tests/storage/services.py)."""
+    if not on_postgres():
+        yield Corpus(db, morph, min_chars=20)
+        return
+    async with postgres_backend(request) as backend:
+        yield Corpus(backend.transactions, morph, min_chars=20, repo=backend.documents)
 
 
 @pytest.fixture

@@ -53,10 +53,10 @@ def _uploads(ds: Dataset) -> list[Upload]:
     ]
 
 
-async def run_bot(ds: Dataset, workdir: Path) -> BotRun:
+async def run_bot(ds: Dataset, workdir: Path, database_url: str | None = None) -> BotRun:
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    system = await BotSystem.open(workdir / "eval.db")
+    system = await BotSystem.open(workdir / "eval.db", database_url)
     try:
         seconds["open"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -494,12 +494,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--data", type=Path, default=DATA, help="the evaluation set (default: bench/quality/data)"
     )
+    parser.add_argument(
+        "--database-url",
+        help="run the bot on PostgreSQL: a fresh database made on this server (postgresql://…), dropped after",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     t0 = time.perf_counter()
     ds = load(args.data)
     with tempfile.TemporaryDirectory(prefix="alatau-quality-") as tmp:
-        run = asyncio.run(run_bot(ds, Path(tmp)))
+        run = asyncio.run(run_bot(ds, Path(tmp), args.database_url))
     report = evaluate(ds, run)
     report["seconds"]["total"] = time.perf_counter() - t0
     if args.json:

@@ -9,7 +9,7 @@ go through the search service the handlers use, summaries through the summary se
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,6 +19,7 @@ from bot.app.settings import Settings
 from bot.corpus.extract import ExtractFailure, extract_bytes
 from bot.corpus.ingest import TextInput
 from bot.corpus.uploads import to_input
+from storage.postgres.scratch import create_database, drop_database
 
 UPLOAD_NAME = "eval.jsonl"
 
@@ -53,17 +54,32 @@ class Stored:
 class BotSystem:
     """The bot under test, on a fresh database of its own."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, dropped: Callable[[], Awaitable[None]] | None = None) -> None:
         self._services = services
+        self._dropped = dropped
 
     @classmethod
-    async def open(cls, db_path: Path) -> BotSystem:
+    async def open(cls, db_path: Path, server_url: str | None = None) -> BotSystem:
+        """On SQLite at `db_path`, or on a fresh database made on the PostgreSQL server of `server_url`."""
+        url = await create_database(server_url, "alatau_eval") if server_url else None
         # No .env: the figures must not depend on the machine's settings.
-        settings = Settings(_env_file=None, database_path=db_path, load_sample_corpus=False)  # type: ignore[call-arg]
-        return cls(await Services.open(settings, load_sample=False))
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, database_path=db_path, database_url=url, load_sample_corpus=False
+        )
+        try:
+            services = await Services.open(settings, load_sample=False)
+        except BaseException:
+            if server_url and url:
+                await drop_database(server_url, url)
+            raise
+        if server_url and url:
+            return cls(services, lambda: drop_database(server_url, url))
+        return cls(services)
 
     async def close(self) -> None:
         await self._services.close()
+        if self._dropped is not None:
+            await self._dropped()
 
     async def ingest(self, uploads: Sequence[Upload]) -> dict[str, Stored]:
         lines = []

@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from storage.audit import AuditRepository
+from storage.interfaces import AuditStore, UserStore
 from storage.models import AuditEntry
-from storage.users import UserRepository
 
 
 class AuditAction(StrEnum):
@@ -54,7 +53,7 @@ def _action(value: str) -> AuditAction | None:
 
 
 class AuditLog:
-    def __init__(self, repo: AuditRepository, users: UserRepository) -> None:
+    def __init__(self, repo: AuditStore, users: UserStore) -> None:
         self.repo = repo
         self.users = users
 

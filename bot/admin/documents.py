@@ -15,11 +15,8 @@ from bot.search import SearchService
 from bot.text.morph import iter_tokens
 from bot.text.stories import features
 from bot.text.summarize import summarize
-from storage.audit import AuditRepository
-from storage.db import Database
-from storage.documents import DocumentRepository
+from storage.interfaces import AuditStore, DocumentStore, QueryStore, Transactions
 from storage.models import Document, RestoreConflict
-from storage.users import QueryRepository
 
 # The list of hidden documents searched by /docs (they are not in the full-text index).
 HIDDEN_SCAN = 2000
@@ -42,18 +39,20 @@ class DocCard:
     document: Document
     summary: tuple[str, ...]
     story_size: int
+    # The stored text this one nearly repeats (a republication), when it is still there.
+    near_duplicate_of: Document | None = None
 
 
 class DocumentService:
     def __init__(
         self,
-        db: Database,
+        db: Transactions,
         corpus: Corpus,
-        repo: DocumentRepository,
+        repo: DocumentStore,
         search: SearchService,
         audit: AuditLog,
-        bin: AuditRepository,
-        queries: QueryRepository,
+        bin: AuditStore,
+        queries: QueryStore,
         undo_minutes: int,
         clock: Clock,
     ) -> None:
@@ -74,7 +73,8 @@ class DocumentService:
         doc = await self.repo.get(doc_id)
         if doc is None:
             return None
-        return DocCard(doc, tuple(self.summary(doc)), await self.story_size(doc))
+        original = await self.repo.get(doc.duplicate_of) if doc.duplicate_of is not None else None
+        return DocCard(doc, tuple(self.summary(doc)), await self.story_size(doc), original)
 
     async def remember_query(self, admin_id: int, query: str) -> int:
         """A short reference to a /docs query, for the page buttons (callback data is too small for it)."""
@@ -164,6 +164,15 @@ class DocumentService:
             feats = features(doc.text, doc.title, self.corpus.morph)
             self.corpus.indexed([*feats.terms, *feats.title_terms], feats.words)
         return doc
+
+    async def last_deleted(self, admin_id: int) -> Document | None:
+        """What `admin_id` deleted last, while it can still be restored: the lists offer it back."""
+        return await self.repo.last_in_bin(admin_id, self.clock.now() - self.undo_window)
+
+    async def undo_last(self, admin_id: int) -> Document | None:
+        """/undo: restore the admin's last deletion; None when there is nothing to restore any more."""
+        deleted = await self.last_deleted(admin_id)
+        return None if deleted is None else await self.undo_delete(admin_id, deleted.id)
 
     async def edit_title(self, admin_id: int, doc_id: int, value: str) -> Document | None:
         title = clean_title(value)

@@ -10,15 +10,12 @@ from datetime import date, timedelta
 
 from bot.admin.chart import ChartLabels, render_chart
 from bot.clock import Clock
-from storage.deliveries import DeliveryRepository
-from storage.documents import DocumentRepository
+from storage.interfaces import DeliveryStore, DocumentStore, ReportStore, SubscriptionStore, UserStore
 from storage.models import CorpusStats
 from storage.models import State as DeliveryState
-from storage.reports import ReportRepository
-from storage.subscriptions import SubscriptionRepository
-from storage.users import UserRepository
 
 CHART_WEEKS = 52
+MAX_CHART_WEEKS = 3 * 52
 SEARCH_DAYS = 14
 
 
@@ -80,11 +77,11 @@ def running_totals(changes: Iterable[tuple[date, int]], since: date, until: date
 class StatsService:
     def __init__(
         self,
-        documents: DocumentRepository,
-        reports: ReportRepository,
-        users: UserRepository,
-        subscriptions: SubscriptionRepository,
-        deliveries: DeliveryRepository,
+        documents: DocumentStore,
+        reports: ReportStore,
+        users: UserStore,
+        subscriptions: SubscriptionStore,
+        deliveries: DeliveryStore,
         clock: Clock,
     ) -> None:
         self.documents = documents
@@ -97,10 +94,13 @@ class StatsService:
     async def stats(self, today: date | None = None) -> AdminStats:
         """The figures of /stats; the chart's series cover the last CHART_WEEKS weeks up to `today`."""
         until = week_of(today or self.clock.now().date())
-        since = until - timedelta(weeks=CHART_WEEKS - 1)
-        documents = [
-            (w, n) for w, n in per_week(await self.reports.documents_per_day()) if since <= w <= until
-        ]
+        weekly = per_week(await self.reports.documents_per_day())
+        # The chart goes back to the first text (a corpus of older news is not cut at a year), within reason.
+        earliest = until - timedelta(weeks=MAX_CHART_WEEKS - 1)
+        since = min(
+            until - timedelta(weeks=CHART_WEEKS - 1), max(earliest, weekly[0][0] if weekly else until)
+        )
+        documents = [(w, n) for w, n in weekly if since <= w <= until]
         readers = running_totals(await self.reports.readers_per_day(), since, until)
         subscribers = running_totals(await self.reports.subscribers_per_day(), since, until)
         counts = await self.subscriptions.counts()

@@ -1,13 +1,20 @@
 """Admins' uploads: one text gets a preview that waits (pending) for Save or Cancel; many texts (several
 files, an archive, a JSON Lines file) are saved at once with progress and a report. Every saved text is
-written to the audit log here."""
+written to the audit log here, in the transaction that saves it.
+
+A full disk or a read-only database (storage.db.StorageWriteError) stops a bulk upload at the first write
+it refuses: the report says what was saved (complete, each with its audit row) and names every item that
+was not. A bulk upload's progress message is recorded with its count of saved texts (committed with them),
+so that after a restart the message of an upload the process did not finish can be closed truthfully.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.admin.audit import AuditAction, AuditLog
@@ -17,13 +24,26 @@ from bot.clock import Clock
 from bot.corpus.analysis_pool import AnalysisPool
 from bot.corpus.errors import UploadError
 from bot.corpus.extract import ExtractFailure, Limits, RawItem, extract_bytes
-from bot.corpus.ingest import BATCH_SIZE, INTERNAL_ERROR, Corpus, IngestResult, Prepared, Status, TextInput
+from bot.corpus.ingest import (
+    BATCH_SIZE,
+    INTERNAL_ERROR,
+    Corpus,
+    IngestResult,
+    Prepared,
+    SavedHook,
+    Status,
+    TextInput,
+    stop_error,
+    stopped_by_storage,
+)
 from bot.corpus.uploads import is_bulk as is_bulk_format
 from bot.corpus.uploads import to_input
 from bot.text.summarize import summarize
-from storage.db import Database
-from storage.models import PendingUpload
-from storage.pending import PendingRepository
+from storage.db import StorageWriteError
+from storage.interfaces import PendingStore, Transactions
+from storage.models import PendingUpload, UnfinishedUpload
+
+log = logging.getLogger(__name__)
 
 # Uploads with at least this many texts are analysed in a worker process (starting one takes a second).
 POOL_THRESHOLD = 200
@@ -63,13 +83,38 @@ class BulkReport:
     duplicates: int
     failures: tuple[Failure, ...]
     added_ids: tuple[int, ...] = ()
+    # Why the upload stopped before its end (the disk is full, the database is read-only), and the items
+    # that were not saved because of it, in order; `added + duplicates + failed + len(not_saved) == total`.
+    stopped: UploadError | None = None
+    not_saved: tuple[str, ...] = ()
+    upload_id: int | None = None  # its progress record (see UploadService.forget_progress)
 
     @property
     def failed(self) -> int:
         return len(self.failures)
 
 
+@dataclass(frozen=True)
+class ProgressMessage:
+    """Where a bulk upload's progress is shown (a message in a chat), recorded while the upload runs."""
+
+    chat_id: int
+    message_id: int
+    name: str  # what was uploaded, as the report names it
+    locale: str  # the language the admin was answered in
+
+
 ProgressCallback = Callable[[BulkProgress], Awaitable[None]]
+
+
+class BulkBrokenOff(Exception):
+    """A bulk upload ended by an unexpected error (the cause); `saved` texts were stored before it, each
+    complete with its audit row (counted in their transactions when the upload was recorded)."""
+
+    def __init__(self, saved: int, total: int) -> None:
+        super().__init__(f"bulk upload broke off after saving {saved} of {total}")
+        self.saved = saved
+        self.total = total
 
 
 def is_bulk(file_names: Sequence[str], entries: Sequence[RawItem | ExtractFailure]) -> bool:
@@ -94,9 +139,9 @@ class UploadSettings:
 class UploadService:
     def __init__(
         self,
-        db: Database,
+        db: Transactions,
         corpus: Corpus,
-        pending: PendingRepository,
+        pending: PendingStore,
         audit: AuditLog,
         config: UploadSettings,
         clock: Clock,
@@ -117,21 +162,25 @@ class UploadService:
         return Preview(pending_id, prepared, tuple(summary), len(prepared.text.split()))
 
     async def preview(self, admin_id: int, item: TextInput) -> Preview:
-        """Analyse a text and keep it pending until Save or Cancel. Raises UploadError."""
+        """Analyse a text and keep it pending until Save or Cancel. Raises UploadError (also when the disk
+        is full or the database read-only: the preview cannot be kept)."""
         prepared = await self.corpus.prepare(item)
         if prepared.duplicate is not None:
             return self._preview(None, prepared)
-        await self.pending.purge(PENDING_TTL)
-        pending_id = await self.pending.add(
-            admin_id,
-            text=item.text,
-            source=item.source,
-            title=item.title,
-            url=item.url,
-            published=item.date,
-            lang=item.lang,
-            source_name=item.source_name,
-        )
+        try:
+            await self.pending.purge(PENDING_TTL)
+            pending_id = await self.pending.add(
+                admin_id,
+                text=item.text,
+                source=item.source,
+                title=item.title,
+                url=item.url,
+                published=item.date,
+                lang=item.lang,
+                source_name=item.source_name,
+            )
+        except StorageWriteError as exc:
+            raise stop_error(exc) from exc
         return self._preview(pending_id, prepared)
 
     async def _pending(self, pending_id: int, admin_id: int) -> PendingUpload | None:
@@ -185,11 +234,29 @@ class UploadService:
         if pending is None:
             return None
         prepared = await self.corpus.prepare(self._input(pending))
-        result = await self.corpus.save(prepared)
-        if result.id is not None and result.status is not Status.DUPLICATE:
-            await self.audit.record(admin_id, AuditAction.ADD, result.id, prepared.title)
-        await self.pending.delete(pending_id)
+        try:
+            result = await self.corpus.save(prepared, self._audited(admin_id))
+        except StorageWriteError as exc:
+            # Nothing was saved; the preview stays, to be saved once there is room.
+            raise stop_error(exc) from exc
+        try:
+            await self.pending.delete(pending_id)
+        except StorageWriteError:
+            # The text is saved; a second Save finds it a duplicate, and the preview expires.
+            log.warning("a saved preview could not be removed (%s)", pending_id, exc_info=True)
         return result
+
+    def _audited(self, admin_id: int, upload_id: int | None = None) -> SavedHook:
+        """Writes the audit rows of texts being saved (and counts them on the upload's progress record)
+        inside the transaction that saves them: a text is never stored without its row."""
+
+        async def record(results: Sequence[IngestResult]) -> None:
+            for result in results:
+                await self.audit.record(admin_id, AuditAction.ADD, result.id, result.title or "")
+            if upload_id is not None:
+                await self.pending.count_saved(upload_id, len(results))
+
+        return record
 
     # -- files ------------------------------------------------------------------------------------------
 
@@ -205,13 +272,19 @@ class UploadService:
         *,
         source_name: str | None = None,
         failures: Sequence[Failure] = (),
+        progress_message: ProgressMessage | None = None,
     ) -> BulkReport:
         """Save many texts without previews. Each is all-or-nothing on its own: good ones are kept when
-        others fail. `on_progress` is awaited at most every `progress_seconds`, between batches."""
+        others fail. `on_progress` is awaited at most every `progress_seconds`, between batches.
+
+        A full disk or read-only database stops it at the first refused write (see the module). With
+        `progress_message`, the upload is recorded until `forget_progress(report.upload_id)`."""
         failed = list(failures)
         failed += [Failure(e.source, e.error) for e in entries if isinstance(e, ExtractFailure)]
         items = [to_input(e, source_name) for e in entries if isinstance(e, RawItem)]
         run = _BulkRun(admin_id, len(items) + len(failed), len(failed), failed, self.clock.monotonic())
+        if progress_message is not None:
+            run.upload_id = await self._track(admin_id, progress_message, run.total)
         async with contextlib.AsyncExitStack() as stack:
             # A big upload is analysed in a worker process: the bot keeps answering everyone meanwhile.
             pool = None
@@ -219,7 +292,12 @@ class UploadService:
                 pool = await stack.enter_async_context(
                     AnalysisPool(self.config.min_text_chars, self.config.max_text_chars)
                 )
-            return await self._bulk_batches(run, items, on_progress, pool)
+            try:
+                return await self._bulk_batches(run, items, on_progress, pool)
+            except Exception as exc:
+                saved = await self._saved_so_far(run)
+                await self.forget_progress(run.upload_id)
+                raise BulkBrokenOff(saved, run.total) from exc
 
     async def _bulk_batches(
         self,
@@ -228,30 +306,92 @@ class UploadService:
         on_progress: ProgressCallback | None,
         pool: AnalysisPool | None,
     ) -> BulkReport:
-        added: list[int] = []
+        added = run.added
         joined = duplicates = 0
+        stopped: UploadError | None = None
+        not_saved: list[str] = []
+        audited = self._audited(run.admin_id, run.upload_id)
         for start in range(0, len(items), BATCH_SIZE):
             batch = items[start : start + BATCH_SIZE]
-            saved: list[IngestResult] = []
-            async for result in self.corpus.ingest_many(batch, pool=pool):
-                if result.status is Status.FAILED:
+            if stopped is not None:
+                # The storage refused a write: nothing more is tried; every item left is named.
+                not_saved += [item.source for item in batch]
+                continue
+            async for result in self.corpus.ingest_many(batch, pool=pool, with_saved=audited):
+                if stopped_by_storage(result):
+                    stopped = stopped or result.error
+                    not_saved.append(result.source)
+                elif result.status is Status.FAILED:
                     run.failed.append(Failure(result.source, _error_of(result)))
                 elif result.status is Status.DUPLICATE:
                     duplicates += 1
                 elif result.id is not None:
-                    saved.append(result)
+                    added.append(result.id)
                     joined += result.status is Status.NEAR_DUPLICATE
-            if saved:
-                async with self.db.transaction():
-                    for result in saved:
-                        await self.audit.record(run.admin_id, AuditAction.ADD, result.id, result.title or "")
-                added += [r.id for r in saved if r.id is not None]
+            if stopped is not None:
+                continue
             done = run.known_failures + start + len(batch)
             now = self.clock.monotonic()
             if on_progress is not None and now - run.last >= self.config.progress_seconds:
                 run.last = now
                 await on_progress(BulkProgress(done, run.total, len(added), duplicates, len(run.failed)))
-        return BulkReport(run.total, len(added), joined, duplicates, tuple(run.failed), tuple(added))
+        if stopped is not None:
+            log.warning(
+                "bulk upload of admin %s stopped (%s): %d saved, %d not saved",
+                run.admin_id,
+                stopped.reason,
+                len(added),
+                len(not_saved),
+            )
+        return BulkReport(
+            run.total,
+            len(added),
+            joined,
+            duplicates,
+            tuple(run.failed),
+            tuple(added),
+            stopped=stopped,
+            not_saved=tuple(not_saved),
+            upload_id=run.upload_id,
+        )
+
+    # -- progress records ---------------------------------------------------------------------------------
+
+    async def _track(self, admin_id: int, message: ProgressMessage, total: int) -> int | None:
+        try:
+            return await self.pending.start_upload(
+                admin_id,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                name=message.name,
+                locale=message.locale,
+                total=total,
+            )
+        except StorageWriteError:
+            # The upload itself will meet the same refusal and report it; there is nothing to track.
+            log.warning("the progress of a bulk upload could not be recorded", exc_info=True)
+            return None
+
+    async def _saved_so_far(self, run: _BulkRun) -> int:
+        if run.upload_id is not None:
+            with contextlib.suppress(Exception):
+                for upload in await self.pending.unfinished_uploads():
+                    if upload.id == run.upload_id:
+                        return upload.saved
+        return len(run.added)
+
+    async def forget_progress(self, upload_id: int | None) -> None:
+        """The upload's report was delivered (or its message closed): its record is no longer needed."""
+        if upload_id is None:
+            return
+        try:
+            await self.pending.finish_upload(upload_id)
+        except StorageWriteError:
+            log.warning("the progress record %s of a finished upload could not be removed", upload_id)
+
+    async def unfinished(self) -> list[UnfinishedUpload]:
+        """Bulk uploads a process stopped in the middle of (read at start-up, before any new upload)."""
+        return await self.pending.unfinished_uploads()
 
 
 @dataclass
@@ -262,6 +402,8 @@ class _BulkRun:
     failed: list[Failure]
     # When progress was last reported (the clock's monotonic seconds).
     last: float
+    upload_id: int | None = None
+    added: list[int] = field(default_factory=list)  # ids of the texts saved so far
 
 
 def _error_of(result: IngestResult) -> UploadError:

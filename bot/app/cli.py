@@ -19,8 +19,9 @@ from bot.app.failures import StartupFailure, database_failure
 from bot.app.redaction import Redactor, install_redaction
 from bot.app.settings import Settings, SettingsError, load_settings
 from bot.corpus.analysis_pool import AnalysisPool
+from bot.corpus.errors import UploadReason
 from bot.corpus.extract import ExtractFailure, Limits, extract_path
-from bot.corpus.ingest import IngestResult, Status, TextInput
+from bot.corpus.ingest import IngestResult, Status, TextInput, stopped_by_storage
 from bot.corpus.uploads import to_input
 from storage.db import DatabaseUnusable, unusable
 
@@ -40,10 +41,24 @@ def _build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--admin", action="store_true", help="act as an admin")
     chat.add_argument("--lang", default="ru", choices=["ru", "kk", "en"], help="your Telegram language")
 
-    ingest = sub.add_parser("ingest", help="add texts: files, folders, .jsonl, .zip")
+    ingest = sub.add_parser(
+        "ingest",
+        help="add texts: files, folders, .jsonl, .zip",
+        description="Add texts: files, folders, .jsonl, .zip. Every item that is not saved gets a line of "
+        "its own, then a summary.",
+        epilog="Exit status: 0 when every item was added or was already stored; 1 when some items were "
+        "refused (each is named); 3 when writing stopped because the disk is full or the database is "
+        "read-only (what was saved is complete; run again once there is room: saved texts are skipped as "
+        "duplicates).",
+    )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument("--json", action="store_true", help="one JSON object per input item")
     ingest.add_argument("--source-name", help="the outlet to record as the texts' source")
+    ingest.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="in folders, read symbolic links that lead outside the folder (skipped by default)",
+    )
 
     search = sub.add_parser("search", help="search the corpus")
     search.add_argument("query", nargs="+", help='words, "a phrase", -excluded, prefix*')
@@ -119,16 +134,29 @@ def _dispatch(command: str, settings: Settings, args: argparse.Namespace) -> int
     return asyncio.run(handler[command](settings, args))
 
 
+# `ingest` exit statuses (see its --help).
+EXIT_SOME_FAILED = 1
+EXIT_WRITE_STOPPED = 3
+_STOPPED_BECAUSE = {
+    UploadReason.DISK_FULL: "the disk is full",
+    UploadReason.READ_ONLY: "the database is read-only",
+}
+
+
 def _items(
-    paths: Sequence[Path], limits: Limits, source_name: str | None, on_failure: Callable[[IngestResult], None]
+    paths: Sequence[Path],
+    limits: Limits,
+    source_name: str | None,
+    on_failure: Callable[[IngestResult], None],
+    follow_symlinks: bool = False,
 ) -> Iterator[TextInput]:
     for path in paths:
         if not path.exists():
             on_failure(IngestResult(Status.FAILED, str(path), reason="no such file or folder"))
             continue
-        for item in extract_path(path, limits):
+        for item in extract_path(path, limits, follow_symlinks=follow_symlinks):
             if isinstance(item, ExtractFailure):
-                on_failure(IngestResult(Status.FAILED, item.source, reason=item.reason))
+                on_failure(IngestResult(Status.FAILED, item.source, reason=item.reason, error=item.error))
             else:
                 yield to_input(item, source_name)
 
@@ -139,19 +167,23 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     services = await Services.open(settings, load_sample=False)
     limits = services.limits
     counts: Counter[str] = Counter()
-    failures: list[IngestResult] = []
+    stopped: list[IngestResult] = []  # not saved because writing stopped (disk full, read-only)
     progress = tqdm(unit=" texts", disable=None, file=sys.stderr, leave=False)
 
     def record(result: IngestResult) -> None:
         counts[result.status.value] += 1
-        if result.status is Status.FAILED:
-            failures.append(result)
+        if stopped_by_storage(result):
+            stopped.append(result)
         if args.json:
             print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
+        elif result.status is Status.FAILED:
+            # One line per item that was not saved, as it happens (a long run shows them early).
+            progress.clear()
+            print(f"failed: {result.source}: {result.reason}", flush=True)
         progress.update()
 
     try:
-        items = _items(args.paths, limits, args.source_name, record)
+        items = _items(args.paths, limits, args.source_name, record, args.follow_symlinks)
         # A second core analyses texts while this process writes the database.
         async with AnalysisPool(settings.min_text_chars, settings.max_text_chars) as pool:
             async for _ in services.corpus.ingest_many(items, on_result=record, pool=pool):
@@ -159,18 +191,25 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         progress.close()
         await services.close()
-    if not args.json:
-        print(
-            f"added {counts['added']}, near-duplicates {counts['near-duplicate']} (kept, linked), "
-            f"duplicates {counts['duplicate']} (skipped), failed {counts['failed']}"
-        )
-        for f in failures:
-            print(f"  failed: {f.source}: {f.reason}")
-    return (
-        1
-        if counts["failed"] and not (counts["added"] or counts["near-duplicate"] or counts["duplicate"])
-        else 0
+    refused = counts["failed"] - len(stopped)
+    summary = (
+        f"added {counts['added']}, near-duplicates {counts['near-duplicate']} (kept, linked), "
+        f"duplicates {counts['duplicate']} (skipped), failed {refused}"
     )
+    if stopped:
+        error = stopped[0].error
+        why = _STOPPED_BECAUSE.get(error.reason, "writing stopped") if error else "writing stopped"
+        summary += f", not saved {len(stopped)} ({why})"
+    # The summary goes where the items went: with --json, stdout stays one JSON object per line.
+    print(summary, file=sys.stderr if args.json else sys.stdout)
+    if stopped:
+        print(
+            f"stopped: {len(stopped)} items not saved because the storage refused to write; free space "
+            "(or make the database writable) and run again: saved texts are skipped as duplicates",
+            file=sys.stderr,
+        )
+        return EXIT_WRITE_STOPPED
+    return EXIT_SOME_FAILED if counts["failed"] else 0
 
 
 def _terminal(snippet: str) -> str:
@@ -265,7 +304,8 @@ async def _stories(settings: Settings, args: argparse.Namespace) -> int:
         print(f"■ {s.title}  ({s.latest or 'no date'}, {n} source{'s' if n != 1 else ''})")
         print("  " + " ".join(s.summary))
         for d in s.documents:
-            print(f"    [{d.id}] {d.source_name or ''} {d.url or ''}".rstrip())
+            where = " ".join(x for x in (d.source_name, d.url) if x)
+            print(f"    [{d.id}] {d.title}" + (f"  ({where})" if where else ""))
         print()
     return 0
 

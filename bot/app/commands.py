@@ -31,6 +31,7 @@ READER_COMMANDS = [
 ADMIN_COMMANDS = [
     ("add", N_("Add a text")),
     ("docs", N_("Manage the texts")),
+    ("undo", N_("Restore the text deleted last")),
     ("stats", N_("Statistics")),
     ("log", N_("Audit log")),
     ("channel", N_("Channels: add, list, remove")),

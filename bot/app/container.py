@@ -22,13 +22,18 @@ from bot.search import SearchService
 from bot.summaries import SummaryService
 from bot.text.morph import Morphology
 from bot.users import UserService
-from storage.audit import AuditRepository
+from storage.backend import Backend, open_backend
 from storage.db import Database, unusable
-from storage.deliveries import DeliveryRepository
-from storage.pending import PendingRepository
-from storage.reports import ReportRepository
-from storage.subscriptions import SubscriptionRepository
-from storage.users import QueryRepository, UserRepository
+from storage.interfaces import (
+    AuditStore,
+    DeliveryStore,
+    PendingStore,
+    QueryStore,
+    ReportStore,
+    SubscriptionStore,
+    Transactions,
+    UserStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +42,17 @@ log = logging.getLogger(__name__)
 class Services:
     settings: Settings
     clock: Clock  # the one time source of the services (tests pass a ManualClock)
-    db: Database
+    backend: Backend  # SQLite at DATABASE_PATH, or PostgreSQL at DATABASE_URL
     morph: Morphology
     limits: Limits  # what one uploaded or ingested file may cost (the bot's uploads and the CLI's ingest)
     # repositories
-    users: UserRepository
-    queries: QueryRepository
-    audit: AuditRepository
-    pending: PendingRepository
-    reports: ReportRepository
-    subscriptions: SubscriptionRepository
-    deliveries: DeliveryRepository
+    users: UserStore
+    queries: QueryStore
+    audit: AuditStore
+    pending: PendingStore
+    reports: ReportStore
+    subscriptions: SubscriptionStore
+    deliveries: DeliveryStore
     # domain services
     corpus: Corpus
     search: SearchService
@@ -70,12 +75,12 @@ class Services:
     ) -> Services:
         """Opens the database (DatabaseUnusable says why it cannot be) and builds everything on it.
         `read_only`: the caller only reads (the CLI's queries), so a read-only file is fine."""
-        db = Database(settings.database_path)
-        await db.connect()
+        backend = await open_backend(settings.database_url or settings.database_path)
+        db = backend.database
         try:
-            if not read_only:
+            if not read_only and isinstance(db, Database):
                 await _check_writable(db)
-            services = cls._build(settings, db, clock or SystemClock())
+            services = cls._build(settings, backend, clock or SystemClock())
             if settings.load_sample_corpus if load_sample is None else load_sample:
                 added = await services.corpus.ensure_sample()
                 if added:
@@ -86,18 +91,21 @@ class Services:
         return services
 
     @classmethod
-    def _build(cls, settings: Settings, db: Database, clock: Clock) -> Services:
+    def _build(cls, settings: Settings, backend: Backend, clock: Clock) -> Services:
         morph = Morphology()
-        corpus = Corpus(db, morph, min_chars=settings.min_text_chars, max_chars=settings.max_text_chars)
+        db: Transactions = backend.transactions
+        corpus = Corpus(
+            db,
+            morph,
+            min_chars=settings.min_text_chars,
+            max_chars=settings.max_text_chars,
+            repo=backend.documents,
+        )
         search = SearchService(corpus)
         summaries = SummaryService(corpus)
-        users, audit, pending = UserRepository(db), AuditRepository(db), PendingRepository(db)
-        queries = QueryRepository(db)
-        reports, subscriptions, deliveries = (
-            ReportRepository(db),
-            SubscriptionRepository(db),
-            DeliveryRepository(db),
-        )
+        users, audit, pending = backend.users, backend.audit, backend.pending
+        queries = backend.queries
+        reports, subscriptions, deliveries = backend.reports, backend.subscriptions, backend.deliveries
         audit_log = AuditLog(audit, users)
         limits = limits_for(
             max_download_mb=settings.max_download_mb,
@@ -114,7 +122,7 @@ class Services:
         return cls(
             settings=settings,
             clock=clock,
-            db=db,
+            backend=backend,
             morph=morph,
             limits=limits,
             users=users,
@@ -137,8 +145,15 @@ class Services:
             stats=StatsService(corpus.repo, reports, users, subscriptions, deliveries, clock),
         )
 
+    @property
+    def db(self) -> Database:
+        """The SQLite database, for tests and tools that run SQL of their own; PostgreSQL has none."""
+        if not isinstance(self.backend.database, Database):
+            raise RuntimeError("the database is not SQLite")
+        return self.backend.database
+
     async def close(self) -> None:
-        await self.db.close()
+        await self.backend.close()
 
 
 async def _check_writable(db: Database) -> None:

@@ -19,6 +19,7 @@ from bot.digests.telegram import TelegramChannels, TelegramSender
 from bot.i18n import make_i18n
 from handlers import get_routers
 from handlers.admin.albums import AlbumFile, Gatherer
+from handlers.admin.uploads import close_interrupted_uploads
 from handlers.middlewares import (
     AdminMenuMiddleware,
     CallbackAnswers,
@@ -65,6 +66,8 @@ def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
     dp.callback_query.outer_middleware(throttle)
     dp.callback_query.middleware(CallbackAnswers())
     dp.include_routers(*get_routers())
+    # Before polling: a bulk upload's progress message left by a process that died is closed truthfully.
+    dp.startup.register(close_interrupted_uploads)
     return dp
 
 

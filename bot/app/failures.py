@@ -27,6 +27,19 @@ class StartupFailure(Exception):
         self.exit_code = exit_code
 
 
+_POSTGRES_ADVICE = {
+    Unusable.CANNOT_OPEN: (
+        "cannot be reached",
+        "check that the server runs and the user, password, host and database",
+    ),
+    Unusable.NOT_OURS: ("holds tables of another program", "give the bot an empty database of its own"),
+    Unusable.TOO_NEW: ("was written by a newer version of this bot", "upgrade the program, or use a backup"),
+}
+
+
 def database_failure(exc: DatabaseUnusable) -> StartupFailure:
+    if str(exc.path).startswith(("postgresql://", "postgres://")):
+        what, fix = _POSTGRES_ADVICE.get(exc.reason, ("cannot be used", "see the server's log"))
+        return StartupFailure(f"DATABASE_URL {exc.path} {what} ({exc.detail}): {fix}.")
     what, fix = _DATABASE_ADVICE[exc.reason]
     return StartupFailure(f"DATABASE_PATH {exc.path} {what} ({exc.detail}): {fix}.")

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     database_path: Path = Path("data/alatau.db")
+    # postgresql://user:password@host:port/db selects PostgreSQL; unset, SQLite at database_path.
+    database_url: str | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_timezone: str = "Asia/Almaty"
     telegram_api_url: str | None = None
@@ -114,6 +116,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (unset for SQLite at DATABASE_PATH)")
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -20,12 +20,16 @@ class UploadReason(StrEnum):
     NOT_REGULAR_FILE = "not_regular_file"
     READ_FAILED = "read_failed"
     NO_SUCH_PATH = "no_such_path"
+    LINK_OUTSIDE = "link_outside"
     EMPTY_FOLDER = "empty_folder"
     FILE_TOO_BIG = "file_too_big"
     DOWNLOAD_TOO_BIG = "download_too_big"
     UNDECODABLE = "undecodable"
     NO_TEXT = "no_text"
     DOCX_DAMAGED = "docx_damaged"
+    DOCX_TOO_COMPLEX = "docx_too_complex"
+    EXTRACT_TIMEOUT = "extract_timeout"
+    MIXED_ENCODING = "mixed_encoding"
     HTML_DAMAGED = "html_damaged"
     PDF_ENCRYPTED = "pdf_encrypted"
     PDF_DAMAGED = "pdf_damaged"
@@ -49,6 +53,7 @@ class UploadReason(StrEnum):
     ZIP_TOO_MANY = "zip_too_many"
     ZIP_TOO_BIG = "zip_too_big"
     ZIP_BOMB = "zip_bomb"
+    ZIP_RATIO = "zip_ratio"
     ZIP_OVER_BUDGET = "zip_over_budget"
     ZIP_MEMBER_ENCRYPTED = "zip_member_encrypted"
     ZIP_MEMBER_METHOD = "zip_member_method"
@@ -60,6 +65,9 @@ class UploadReason(StrEnum):
     TOO_SHORT = "too_short"
     DUPLICATE = "duplicate"
     INTERNAL = "internal"
+    # The storage refused to write (see storage.db.StorageWriteError): the upload stopped there.
+    DISK_FULL = "disk_full"
+    READ_ONLY = "read_only"
     # An admin's edit or undo.
     BAD_TITLE = "bad_title"
     BAD_DATE = "bad_date"
@@ -74,12 +82,16 @@ _ENGLISH: dict[UploadReason, str] = {
     UploadReason.NOT_REGULAR_FILE: "not a regular file",
     UploadReason.READ_FAILED: "could not read the file ({error})",
     UploadReason.NO_SUCH_PATH: "no such file or folder",
+    UploadReason.LINK_OUTSIDE: "a symbolic link to {path}, outside the folder: skipped (--follow-symlinks reads it)",
     UploadReason.EMPTY_FOLDER: "the folder contains no files",
     UploadReason.FILE_TOO_BIG: "the file is {size}, the limit is {limit}",
     UploadReason.DOWNLOAD_TOO_BIG: "the file is {size}, but a bot may download at most {limit} from Telegram",
     UploadReason.UNDECODABLE: "could not decode the text (not UTF-8, UTF-16, cp1251 or koi8-r)",
     UploadReason.NO_TEXT: "the file contains no text",
     UploadReason.DOCX_DAMAGED: "the .docx file is damaged or not a Word document",
+    UploadReason.DOCX_TOO_COMPLEX: "the Word document is too large inside (over {size} of XML or {elements} elements); save it as plain text or split it",
+    UploadReason.EXTRACT_TIMEOUT: "reading the file took longer than {seconds} s, so it was stopped; save it as plain text or split it",
+    UploadReason.MIXED_ENCODING: "the file mixes text encodings in a way that cannot be told apart line by line; save it as UTF-8",
     UploadReason.HTML_DAMAGED: "the HTML file is malformed beyond repair",
     UploadReason.PDF_ENCRYPTED: "the PDF is password-protected; send an unprotected copy or the text",
     UploadReason.PDF_DAMAGED: "the PDF file is damaged or encrypted and cannot be read",
@@ -101,6 +113,7 @@ _ENGLISH: dict[UploadReason, str] = {
     UploadReason.ZIP_TOO_MANY: "the archive has {count} entries, the limit is {limit}",
     UploadReason.ZIP_TOO_BIG: "the archive unpacks to {size}, the limit is {limit}",
     UploadReason.ZIP_BOMB: "the archive looks like a compression bomb: {name} expands {ratio} times",
+    UploadReason.ZIP_RATIO: "the archive unpacks {ratio} times its size (the limit is {limit}): too much repeated content",
     UploadReason.ZIP_OVER_BUDGET: "the archive unpacks to more than its limit; the rest was skipped",
     UploadReason.ZIP_MEMBER_ENCRYPTED: "the file is password-protected inside the archive",
     UploadReason.ZIP_MEMBER_METHOD: "the file is compressed with a method the bot does not unpack; use ordinary ZIP (Deflate)",
@@ -111,6 +124,8 @@ _ENGLISH: dict[UploadReason, str] = {
     UploadReason.TOO_SHORT: "the text is too short to be news ({chars} characters, at least {min} needed)",
     UploadReason.DUPLICATE: "the same text is already stored as document {doc_id}",
     UploadReason.INTERNAL: "internal error (see the log)",
+    UploadReason.DISK_FULL: "not saved: the disk is full (the upload stopped at the first failed write)",
+    UploadReason.READ_ONLY: "not saved: the database is read-only (the upload stopped at the first failed write)",
     UploadReason.BAD_TITLE: "a title must be 1 to {max} characters long",
     UploadReason.BAD_DATE: "the date could not be read",
     UploadReason.BAD_SOURCE: "a source must be a name or a link of up to {max} characters",
@@ -125,6 +140,7 @@ _BYTE_REASONS = frozenset(
         UploadReason.DOWNLOAD_TOO_BIG,
         UploadReason.ZIP_TOO_BIG,
         UploadReason.ZIP_MEMBER_TOO_BIG,
+        UploadReason.DOCX_TOO_COMPLEX,
     }
 )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from enum import StrEnum
@@ -32,9 +32,9 @@ from bot.text.stories import (
     stories_to_date,
     story_keys,
 )
-from storage.db import Database
+from storage.db import Database, StorageWriteError, WriteFailure, write_failure
 from storage.documents import DocumentRepository
-from storage.interfaces import DocumentStore
+from storage.interfaces import DocumentStore, Transactions
 from storage.models import Document, NewDocument
 
 if TYPE_CHECKING:
@@ -191,9 +191,53 @@ IngestError = UploadError
 
 INTERNAL_ERROR = UploadError(UploadReason.INTERNAL)
 
+# Why a text was not saved when the storage stopped taking writes.
+_STOPPED = {WriteFailure.DISK_FULL: UploadReason.DISK_FULL, WriteFailure.READ_ONLY: UploadReason.READ_ONLY}
+STOP_REASONS = frozenset(_STOPPED.values())
+
+# Awaited with the texts being saved, inside the transaction that saves them: what it writes (an audit row,
+# a progress counter) is committed with them, or not at all.
+SavedHook = Callable[[Sequence["IngestResult"]], Awaitable[None]]
+
+
+def stop_error(exc: StorageWriteError) -> UploadError:
+    """The refusal of a text that was not saved because the storage stopped taking writes."""
+    return UploadError(_STOPPED[exc.reason])
+
+
+def stopped_by_storage(result: IngestResult) -> bool:
+    """Not saved because the disk was full or the database read-only (not the text's fault)."""
+    return result.error is not None and result.error.reason in STOP_REASONS
+
 
 class _BatchFailed(Exception):
     pass
+
+
+class _WriteStopped(Exception):
+    """The storage refused a write: `done` were committed before it, `rest` of the batch were not."""
+
+    def __init__(
+        self,
+        error: StorageWriteError,
+        done: list[IngestResult],
+        rest: list[tuple[TextInput, Analysis | Exception]],
+    ) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.done = done
+        self.rest = rest
+
+
+def _saved(results: Iterable[IngestResult]) -> list[IngestResult]:
+    return [r for r in results if r.id is not None and r.status in (Status.ADDED, Status.NEAR_DUPLICATE)]
+
+
+def _tracked(items: Iterable[TextInput], taken: deque[TextInput]) -> Iterator[TextInput]:
+    """`items`, each noted in `taken` as it is handed out (analysis may run ahead of saving)."""
+    for item in items:
+        taken.append(item)
+        yield item
 
 
 def _failed(item: TextInput, error: UploadError) -> IngestResult:
@@ -228,14 +272,20 @@ class Corpus:
 
     def __init__(
         self,
-        db: Database,
+        db: Transactions,
         morph: Morphology,
         *,
         min_chars: int = 200,
         max_chars: int = 200_000,
+        repo: DocumentStore | None = None,
     ) -> None:
         self.db = db
-        self.repo = DocumentRepository(db)
+        if repo is None:
+            # Only SQLite's can be made from the database alone; another backend passes its store.
+            if not isinstance(db, Database):
+                raise TypeError("Corpus needs the document store of this backend")
+            repo = DocumentRepository(db)
+        self.repo: DocumentStore = repo
         self.morph = morph
         self.min_chars = min_chars
         self.max_chars = max_chars
@@ -283,11 +333,16 @@ class Corpus:
             original = await self.repo.get(original.duplicate_of) or original
         return original, best
 
-    async def save(self, prepared: Prepared) -> IngestResult:
-        """Store a prepared text atomically; an exact duplicate is refused."""
+    async def save(self, prepared: Prepared, with_saved: SavedHook | None = None) -> IngestResult:
+        """Store a prepared text atomically; an exact duplicate is refused. `with_saved` is awaited with the
+        saved text inside its transaction. A full disk or read-only database raises StorageWriteError."""
         try:
             async with self.db.transaction():
                 result, pending = await self._save(prepared)
+                if with_saved is not None and pending is not None:
+                    await with_saved([result])
+        except StorageWriteError:
+            raise
         except Exception as exc:
             # A concurrent insert of the same text loses the UNIQUE race: that is a duplicate, not a crash.
             existing = await self.repo.by_hash(prepared.content_hash)
@@ -443,26 +498,68 @@ class Corpus:
         items: Iterable[TextInput],
         on_result: Callable[[IngestResult], None] | None = None,
         pool: AnalysisPool | None = None,
+        with_saved: SavedHook | None = None,
     ) -> AsyncIterator[IngestResult]:
-        """Ingest many texts, a batch per transaction (much faster than one commit each).
+        """Ingest many texts, a batch per transaction (much faster than one commit each); one result per
+        item, in order. `with_saved` is awaited with each batch's saved texts inside its transaction.
 
         With a `pool`, texts are analysed in a worker process ahead of the database work. Each text is
-        still all-or-nothing, and one bad item never stops the rest (see `_ingest_batch`).
+        still all-or-nothing, and one bad item never stops the rest (see `_ingest_batch`) — except a full
+        disk or a read-only database (StorageWriteError): that stops the run at the first refused write.
+        The batch being written is rolled back whole; its texts and every item not reached yet come out
+        FAILED with the reason DISK_FULL or READ_ONLY (the rest are read to be named, not analysed), so a
+        report built from the results accounts for every item.
         """
-        pairs = pool.map(items) if pool is not None else self._analyse_here(items)
+        taken: deque[TextInput] = deque()
+        source = _tracked(items, taken)
         batch: list[tuple[TextInput, Analysis | Exception]] = []
-        async for pair in pairs:
-            batch.append(pair)
-            if len(batch) >= BATCH_SIZE:
-                for result in await self._ingest_batch(batch):
-                    if on_result:
-                        on_result(result)
-                    yield result
+        stopped: _WriteStopped | None = None
+        pairs = pool.map(source) if pool is not None else self._analyse_here(source)
+        try:
+            async for pair in pairs:
+                taken.popleft()
+                batch.append(pair)
+                if len(batch) < BATCH_SIZE:
+                    continue
+                try:
+                    results = await self._ingest_batch(batch, with_saved)
+                except _WriteStopped as exc:
+                    stopped = exc
+                    break
                 batch = []
-        for result in await self._ingest_batch(batch) if batch else []:
-            if on_result:
-                on_result(result)
-            yield result
+                for result in results:
+                    yield self._emit(result, on_result)
+        finally:
+            # Analysis running ahead is abandoned (a stop, or the caller stopped reading).
+            aclose = getattr(pairs, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if stopped is None and batch:
+            try:
+                for result in await self._ingest_batch(batch, with_saved):
+                    yield self._emit(result, on_result)
+            except _WriteStopped as exc:
+                stopped = exc
+        if stopped is None:
+            return
+        log.warning("writing stopped (%s): the rest of this run is not saved", stopped.error.detail)
+        refusal = stop_error(stopped.error)
+        for result in stopped.done:
+            yield self._emit(result, on_result)
+        for item, analysis in stopped.rest:
+            # A text refused on its own merits says so; the others were lost to the failed write.
+            failure = self._analysis_failure(item, analysis) or _failed(item, refusal)
+            yield self._emit(failure, on_result)
+        for _ in source:  # the items not reached: read (to be named, each noted in `taken`), not analysed
+            pass
+        while taken:
+            yield self._emit(_failed(taken.popleft(), refusal), on_result)
+
+    @staticmethod
+    def _emit(result: IngestResult, on_result: Callable[[IngestResult], None] | None) -> IngestResult:
+        if on_result is not None:
+            on_result(result)
+        return result
 
     async def _analyse_here(
         self, items: Iterable[TextInput]
@@ -473,13 +570,25 @@ class Corpus:
             except Exception as exc:
                 yield item, exc
 
-    async def _ingest_batch(self, pairs: list[tuple[TextInput, Analysis | Exception]]) -> list[IngestResult]:
+    async def _ingest_batch(
+        self, pairs: list[tuple[TextInput, Analysis | Exception]], with_saved: SavedHook | None = None
+    ) -> list[IngestResult]:
         try:
-            return await self._ingest_batch_at_once(pairs)
-        except _BatchFailed:
-            # Something failed while saving: the batch was rolled back whole; now each text gets its own
-            # transaction, so only the faulty one is lost (and reported).
-            return [await self._ingest_safely(item, analysis) for item, analysis in pairs]
+            return await self._ingest_batch_at_once(pairs, with_saved)
+        except _BatchFailed as failed:
+            stop = write_failure(failed.__cause__) if failed.__cause__ is not None else None
+            if stop is not None:
+                # No space or no permission: one text at a time would fail the same way. Stop here.
+                raise _WriteStopped(stop, [], pairs) from failed.__cause__
+        # Something else failed while saving: the batch was rolled back whole; now each text gets its own
+        # transaction, so only the faulty one is lost (and reported).
+        results: list[IngestResult] = []
+        for i, (item, analysis) in enumerate(pairs):
+            try:
+                results.append(await self._ingest_safely(item, analysis, with_saved))
+            except StorageWriteError as exc:
+                raise _WriteStopped(exc, results, pairs[i:]) from exc
+        return results
 
     def _analysis_failure(self, item: TextInput, analysis: Analysis | Exception) -> IngestResult | None:
         if isinstance(analysis, IngestError):
@@ -490,7 +599,7 @@ class Corpus:
         return None
 
     async def _ingest_batch_at_once(
-        self, pairs: list[tuple[TextInput, Analysis | Exception]]
+        self, pairs: list[tuple[TextInput, Analysis | Exception]], with_saved: SavedHook | None = None
     ) -> list[IngestResult]:
         results: list[IngestResult] = []
         committed: list[Prepared] = []
@@ -511,8 +620,12 @@ class Corpus:
                     # fingerprints weigh words by how common they are).
                     self._apply(pending)
                 await self.repo.add_vocabulary(words)
+                saved = _saved(results)
+                if with_saved is not None and saved:
+                    await with_saved(saved)
         except Exception as exc:
-            log.warning("batch of %d texts rolled back (%s); retrying one by one", len(pairs), exc)
+            if write_failure(exc) is None:
+                log.warning("batch of %d texts rolled back (%s); retrying one by one", len(pairs), exc)
             # The in-memory statistics counted texts that are no longer there: read them again.
             self.term_stats.loaded = False
             self.vocab.loaded = False
@@ -523,12 +636,17 @@ class Corpus:
             )
         return results
 
-    async def _ingest_safely(self, item: TextInput, analysis: Analysis | Exception) -> IngestResult:
+    async def _ingest_safely(
+        self, item: TextInput, analysis: Analysis | Exception, with_saved: SavedHook | None = None
+    ) -> IngestResult:
+        """One text in its own transaction; any failure is its own, except StorageWriteError (raised)."""
         failure = self._analysis_failure(item, analysis)
         if failure is not None or isinstance(analysis, Exception):
             return failure or _failed(item, INTERNAL_ERROR)
         try:
-            return await self.save(await self._check(analysis))
+            return await self.save(await self._check(analysis), with_saved)
+        except StorageWriteError:
+            raise
         except Exception:
             log.exception("ingest failed for %s", item.source)
             return _failed(item, INTERNAL_ERROR)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.search import SearchService, topic_matches
@@ -16,8 +16,12 @@ from storage.models import Document
 # rest would not fit anyway, and grouping compares documents pairwise.
 MAX_DOCUMENTS = 200
 MAX_STORIES = 30
-# A new subscriber's first digest: the latest few documents rather than the whole archive or nothing.
-FIRST_DIGEST_DOCUMENTS = 5
+# A new subscriber's first digest: the newest few stories by publication date (not the texts uploaded last),
+# rather than the whole archive or nothing; picked among this many of the newest documents.
+FIRST_DIGEST_STORIES = 5
+FIRST_DIGEST_POOL = 60
+# A story's reports counted and linked: all of them, not just those new since the last digest.
+MAX_STORY_SOURCES = 50
 LINE_CHARS = 300
 
 _HOST = re.compile(r"https?://(?:www\.)?([^/:?#]+)", re.IGNORECASE)
@@ -48,6 +52,8 @@ class DigestContent:
     stories: tuple[DigestStory, ...]
     considered: int  # new documents looked at
     matched: int  # of them, let through by the filter
+    first: bool = False  # the subscriber's first digest
+    headlines_only: bool = False  # rendered as titles without their summary lines
 
     @property
     def empty(self) -> bool:
@@ -98,19 +104,32 @@ class DigestBuilder:
         self.morph = search.morph
 
     async def start_cursor(self) -> int:
-        return await self.repo.cursor_before_latest(FIRST_DIGEST_DOCUMENTS)
+        """A new subscriber starts after everything there is: the first digest adds the newest stories."""
+        return await self.repo.latest_visible_id()
 
     async def latest_id(self) -> int:
         return await self.repo.latest_visible_id()
 
-    async def build(self, cursor: int, filter_query: str, language: str) -> DigestContent:
-        docs = await self.repo.visible_after(cursor, MAX_DOCUMENTS)
-        cursor_to = max((d.id for d in docs), default=cursor)
-        considered = len(docs)
+    async def build(
+        self, cursor: int, filter_query: str, language: str, *, first: bool = False
+    ) -> DigestContent:
+        """The digest of what was saved after `cursor`; the `first` one also has the newest stories by
+        publication date, up to FIRST_DIGEST_STORIES in all."""
+        new = await self.repo.visible_after(cursor, MAX_DOCUMENTS)
+        cursor_to = max((d.id for d in new), default=cursor)
+        considered = len(new)
+        docs = list(new)
+        if first:
+            seen = {d.id for d in docs}
+            docs += [d for d in await self.repo.latest(limit=FIRST_DIGEST_POOL) if d.id not in seen]
+            cursor_to = max(cursor_to, max((d.id for d in docs), default=cursor))
         if docs and filter_query.strip():
             allowed = await topic_matches(self.search, filter_query, [d.id for d in docs])
             docs = [d for d in docs if d.id in allowed]
         stories = self._stories(docs, language) if docs else ()
+        if first:
+            stories = self._first(stories, {d.id for d in new})
+        stories = await self._all_sources(stories)
         return DigestContent(
             cursor_from=cursor,
             cursor_to=cursor_to,
@@ -119,7 +138,42 @@ class DigestBuilder:
             stories=stories,
             considered=considered,
             matched=len(docs),
+            first=first,
         )
+
+    @staticmethod
+    def _first(stories: tuple[DigestStory, ...], new: set[int]) -> tuple[DigestStory, ...]:
+        """Every story with something new, then the newest others by publication date, FIRST_DIGEST_STORIES in
+        all (or every new one, when there are more)."""
+        fresh = [s for s in stories if any(src.doc_id in new for src in s.sources)]
+        older = sorted(
+            (s for s in stories if s not in fresh),
+            key=lambda s: (s.published or date.min, max(src.doc_id for src in s.sources)),
+            reverse=True,
+        )
+        chosen = set(map(id, fresh + older[: max(0, FIRST_DIGEST_STORIES - len(fresh))]))
+        picked = [s for s in stories if id(s) in chosen]
+        # Newest first by publication date: a first digest is "the latest news".
+        return tuple(sorted(picked, key=lambda s: s.published or date.min, reverse=True))
+
+    async def _all_sources(self, stories: tuple[DigestStory, ...]) -> tuple[DigestStory, ...]:
+        """A story says how many reports it has in all (a story of five says five), not only how many of them
+        came since the last digest; the new ones come first."""
+        out = []
+        for story in stories:
+            if story.story_id is None:
+                out.append(story)
+                continue
+            members = await self.repo.story_members(story.story_id)
+            known = {src.doc_id for src in story.sources}
+            extra = sorted(
+                (m for m in members if m.id not in known),
+                key=lambda m: (m.published or date.min, m.id),
+                reverse=True,
+            )
+            sources = story.sources + tuple(DigestSource(m.id, outlet_name(m), m.url) for m in extra)
+            out.append(replace(story, sources=sources[:MAX_STORY_SOURCES]))
+        return tuple(out)
 
     def _stories(self, docs: list[Document], language: str) -> tuple[DigestStory, ...]:
         by_id = {d.id: d for d in docs}

@@ -34,6 +34,14 @@ class ChannelDirectory(Protocol):
         """Can the bot post digests there? If not, exactly what is missing."""
         ...
 
+    async def check_group(self, chat_id: int) -> ChannelCheck:
+        """Can the bot post digests into that group (a forum topic of it)? If not, what is missing."""
+        ...
+
+    async def is_chat_admin(self, chat_id: int, user_id: int) -> bool:
+        """Is that person an administrator (or the owner) of the chat?"""
+        ...
+
     async def chat_id(self, ref: str) -> int | None:
         """The id of a chat by its @name; None when the messenger does not know it."""
         ...

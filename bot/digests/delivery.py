@@ -396,7 +396,15 @@ class DeliveryEngine:
 
     async def _send(self, item: _Item, rendered: Rendered) -> None:
         row = item.delivery
-        message = Outgoing(row.chat_id, rendered.text, rendered.reply_markup, self.config.paid)
+        message = Outgoing(
+            row.chat_id,
+            rendered.text,
+            rendered.reply_markup,
+            self.config.paid,
+            thread_id=row.thread_id,
+            silent=row.silent,
+            link_previews=row.link_previews,
+        )
         sent_at = self.clock.monotonic()
         try:
             message_id = await self.sender.send(message, self.config.request_timeout)

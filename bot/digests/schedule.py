@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, available_timezones
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -25,8 +22,19 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock
 from bot.digests.builder import DigestBuilder, DigestContent, stories_to_json
 from bot.digests.delivery import DeliveryEngine
+from bot.digests.times import COMMON_ZONES as COMMON_ZONES
+from bot.digests.times import DEFAULT_LOCAL_TIME as DEFAULT_LOCAL_TIME
+from bot.digests.times import due_after as due_after
+from bot.digests.times import in_quiet_hours as in_quiet_hours
+from bot.digests.times import is_first as is_first
+from bot.digests.times import next_due as next_due
+from bot.digests.times import parse_local_time as parse_local_time
+from bot.digests.times import parse_timezone as parse_timezone
+from bot.digests.times import quiet_end as quiet_end
+from bot.digests.times import utc_offset as utc_offset
+from bot.digests.times import zone as zone
 from storage.interfaces import DeliveryStore, SubscriptionStore
-from storage.models import Frequency, NewDigest, Subscription, Target
+from storage.models import NewDigest, Subscription, Target
 from storage.models import Rendered as Rendered
 
 log = logging.getLogger(__name__)
@@ -37,127 +45,6 @@ TICK_SECONDS = 15.0
 INSTANT_DELAY_SECONDS = 3.0
 # Settled digests and their ledger rows are kept this long.
 KEEP_DIGESTS = timedelta(days=30)
-
-# Offered as buttons; anything else can be typed.
-COMMON_ZONES = (
-    "Asia/Almaty",
-    "Asia/Tashkent",
-    "Asia/Bishkek",
-    "Europe/Moscow",
-    "Europe/Istanbul",
-    "Asia/Dubai",
-    "Europe/Berlin",
-    "Europe/London",
-    "America/New_York",
-    "UTC",
-)
-DEFAULT_LOCAL_TIME = "09:00"
-
-_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+\-−])\s*(\d{1,2})(?:[:.]?(\d{2}))?$", re.IGNORECASE)
-_UTC_NAMES = {"utc", "gmt", "z", "utc+0", "utc-0", "gmt+0", "+0", "-0", "0"}
-_TIME = re.compile(r"^(\d{1,2})(?:\s*[:.]\s*(\d{2})|\s*[hч]\s*(\d{2})?)?$", re.IGNORECASE)
-
-
-# -- zones and times ---------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
-    """Lower-case name → IANA name, plus each zone's last part ("almaty" → "Asia/Almaty") when unique."""
-    names = {z.lower(): z for z in available_timezones()}
-    by_city: dict[str, list[str]] = {}
-    for z in available_timezones():
-        if "/" in z and not z.startswith(("Etc/", "SystemV/")):
-            by_city.setdefault(z.rsplit("/", 1)[1].lower().replace("_", " "), []).append(z)
-    for city, zones in by_city.items():
-        if len(zones) == 1:
-            names.setdefault(city, zones[0])
-            names.setdefault(city.replace(" ", "_"), zones[0])
-    return names
-
-
-def parse_timezone(text: str) -> str | None:
-    """What a person typed as a zone: an IANA name in any case, a city ("Almaty"), or a UTC offset
-    ("+5", "UTC+05:30", "GMT-3"). Returns the stored form (the IANA name, or "UTC+05:30"), or None."""
-    raw = " ".join(text.strip().split())
-    if not raw or len(raw) > 64:
-        return None
-    if raw.lower() in _UTC_NAMES:
-        return "UTC"
-    m = _OFFSET.match(raw)
-    if m:
-        sign = -1 if m.group(1) in "-−" else 1
-        hours, minutes = int(m.group(2)), int(m.group(3) or 0)
-        total = sign * (hours * 60 + minutes)
-        if minutes >= 60 or not -12 * 60 <= total <= 14 * 60:
-            return None
-        if total == 0:
-            return "UTC"
-        return f"UTC{'+' if total > 0 else '-'}{abs(total) // 60:02d}:{abs(total) % 60:02d}"
-    return _zone_names().get(raw.lower()) or _zone_names().get(raw.lower().replace(" ", "_"))
-
-
-def zone(name: str) -> tzinfo:
-    """The tzinfo of a stored zone name; raises ValueError for one that is not (a corrupted row)."""
-    if name == "UTC":
-        return UTC
-    if name.startswith("UTC") and len(name) == 9:
-        sign = -1 if name[3] == "-" else 1
-        return timezone(sign * timedelta(hours=int(name[4:6]), minutes=int(name[7:9])))
-    if name not in _zone_names().values():
-        raise ValueError(f"unknown time zone {name!r}")
-    return ZoneInfo(name)
-
-
-def utc_offset(name: str, at: datetime) -> str:
-    """ "UTC+5", "UTC-3:30": the zone's offset at that moment, for buttons and confirmations."""
-    offset = at.astimezone(zone(name)).utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    h, m = divmod(abs(minutes), 60)
-    return f"UTC{sign}{h}" + (f":{m:02d}" if m else "")
-
-
-def parse_local_time(text: str) -> str | None:
-    """ "9", "9:30", "09.30", "21h" → "HH:MM"; None for anything else."""
-    m = _TIME.match(text.strip())
-    if not m:
-        return None
-    hours, minutes = int(m.group(1)), int(m.group(2) or m.group(3) or 0)
-    if hours > 23 or minutes > 59:
-        return None
-    return f"{hours:02d}:{minutes:02d}"
-
-
-def next_due(
-    frequency: Frequency, local_time: str, zone_name: str, weekday: int | None, after: datetime
-) -> datetime | None:
-    """The first moment strictly after `after` (UTC) when the digest is due; None for instant digests.
-
-    Computed in the subscriber's zone, a day at a time, so that a DST change moves nothing: 09:00 stays
-    09:00 local. A time that does not exist that day (a spring-forward gap) happens as the clock jumps
-    over it (02:30 → 03:30, Python's fold=0 reading); one that exists twice (autumn) happens once, the
-    first time.
-    """
-    if frequency is Frequency.INSTANT:
-        return None
-    tz = zone(zone_name)
-    at = time.fromisoformat(local_time)
-    day = after.astimezone(tz).date()
-    # Eight days cover a weekly slot; the ninth covers a local date that lags `after` by a gap day.
-    for offset in range(9):
-        candidate_day = day + timedelta(days=offset)
-        if frequency is Frequency.WEEKLY and candidate_day.weekday() != (weekday or 0):
-            continue
-        candidate = datetime.combine(candidate_day, at, tzinfo=tz).astimezone(UTC)
-        if candidate > after:
-            return candidate
-    raise AssertionError("a slot exists in every week")  # pragma: no cover
-
-
-def due_after(sub: Subscription, after: datetime) -> datetime | None:
-    return next_due(sub.frequency, sub.local_time, sub.timezone, sub.weekday, after)
-
 
 # -- the job -----------------------------------------------------------------------------------------------
 
@@ -273,6 +160,8 @@ class DigestScheduler:
             now = self.clock.now()
             latest = await self.builder.latest_id()
             due = await self.subscriptions.due(now, latest)
+            # Inside its quiet hours a subscription waits: due still, it goes out when they end.
+            due = [s for s in due if not in_quiet_hours(s, now)]
             report = await self._queue(due, now, manual=False)
             await self._purge(now)
         if report.due:
@@ -300,20 +189,32 @@ class DigestScheduler:
         sub = await self.subscriptions.get(chat_id)
         if sub is None:
             return None
-        return sub, await self.builder.build(sub.cursor, sub.filter_query, sub.language)
+        content = await self.builder.build(sub.cursor, sub.filter_query, sub.language, first=is_first(sub))
+        return sub, replace(content, headlines_only=sub.headlines_only)
 
     async def _queue(self, due: Sequence[Subscription], now: datetime, *, manual: bool) -> TickReport:
-        # Subscribers with the same cursor, filter and language get the same digest: built and stored once
-        # (after a scheduled run most cursors agree, so a broadcast to thousands is one digest).
-        groups: dict[tuple[int, str, str], list[Subscription]] = {}
+        # Subscribers with the same cursor, filter, language and kind of digest get the same digest: built and
+        # stored once (after a scheduled run most cursors agree, so a broadcast to thousands is one digest).
+        # How it is sent (a topic, silently, with previews) is each delivery's own.
+        groups: dict[tuple[int, str, str, bool, bool], list[Subscription]] = {}
         for sub in due:
-            groups.setdefault((sub.cursor, sub.filter_query.strip(), sub.language), []).append(sub)
+            key = (sub.cursor, sub.filter_query.strip(), sub.language, sub.headlines_only, is_first(sub))
+            groups.setdefault(key, []).append(sub)
         queued = digests = empty = failed = 0
-        for (cursor, topic, language), members in groups.items():
+        for (cursor, topic, language, headlines_only, first), members in groups.items():
             try:
-                content = await self.builder.build(cursor, topic, language)
+                content = await self.builder.build(cursor, topic, language, first=first)
+                content = replace(content, headlines_only=headlines_only)
                 targets = [
-                    Target(s.id, s.chat_id, content.cursor_to, s.next_due if manual else due_after(s, now))
+                    Target(
+                        s.id,
+                        s.chat_id,
+                        content.cursor_to,
+                        s.next_due if manual else due_after(s, now),
+                        thread_id=s.thread_id,
+                        silent=s.silent,
+                        link_previews=s.link_previews,
+                    )
                     for s in members
                 ]
                 if content.empty:
@@ -322,13 +223,13 @@ class DigestScheduler:
                     )
                     empty += len(members)
                     continue
+                stored = content.stories
+                if headlines_only:
+                    # "Show the rest" pages of this digest are headlines too.
+                    stored = tuple(replace(story, line="") for story in stored)
                 await self.deliveries.enqueue(
                     NewDigest(
-                        language,
-                        topic,
-                        content.cursor_from,
-                        content.cursor_to,
-                        stories_to_json(content.stories),
+                        language, topic, content.cursor_from, content.cursor_to, stories_to_json(stored)
                     ),
                     self._render_for(content, language),
                     targets,

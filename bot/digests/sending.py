@@ -44,6 +44,9 @@ class Outgoing:
     text: str  # HTML
     reply_markup: str | None  # JSON of an inline keyboard
     paid: bool  # a paid broadcast (allowed above the free rate)
+    thread_id: int | None = None  # a forum topic of a group
+    silent: bool = False  # no notification sound
+    link_previews: bool = False
 
 
 class DigestSender(Protocol):

@@ -14,7 +14,8 @@ from bot.digests.builder import DigestBuilder
 from bot.digests.channels import ChannelCheck, ChannelDirectory
 from bot.digests.delivery import DeliveryEngine
 from bot.digests.ledger import DeliveryLedger
-from bot.digests.schedule import DEFAULT_LOCAL_TIME, DigestScheduler, due_after
+from bot.digests.schedule import DigestScheduler
+from bot.digests.times import DEFAULT_LOCAL_TIME, due_after
 from storage.interfaces import SubscriptionStore
 from storage.models import Frequency as Frequency
 from storage.models import Kind as Kind
@@ -108,6 +109,21 @@ class SubscriptionService:
     async def set_topic(self, chat_id: int, topic: str) -> Subscription | None:
         return await self._change(chat_id, filter_query=" ".join(topic.split())[:MAX_TOPIC_CHARS])
 
+    async def set_headlines_only(self, chat_id: int, on: bool) -> Subscription | None:
+        return await self._change(chat_id, headlines_only=on)
+
+    async def set_link_previews(self, chat_id: int, on: bool) -> Subscription | None:
+        return await self._change(chat_id, link_previews=on)
+
+    async def set_silent(self, chat_id: int, on: bool) -> Subscription | None:
+        return await self._change(chat_id, silent=on)
+
+    async def set_quiet_hours(self, chat_id: int, start: str | None, end: str | None) -> Subscription | None:
+        """Local "HH:MM" bounds (None, None: no quiet hours); a digest due inside them waits for their end."""
+        if not start or not end or start == end:
+            start = end = None
+        return await self._change(chat_id, quiet_from=start, quiet_to=end)
+
     async def pause(self, chat_id: int) -> Subscription | None:
         return await self._change(chat_id, paused=True)
 
@@ -150,6 +166,30 @@ class SubscriptionService:
         )
         sub = await self._save(replace(sub, title=check.name, added_by=admin_id))
         await self.audit.record(admin_id, AuditAction.CHANNEL_ADD, details=f"{check.chat_id} {check.name}")
+        return check, sub
+
+    async def connect_topic(
+        self, chat_id: int, thread_id: int, title: str, admin_id: int, language: str
+    ) -> tuple[ChannelCheck, Subscription]:
+        """A forum topic of a group gets digests (posted into that topic) like a channel: set up by an admin,
+        once the bot may write there; raises ChannelRefused otherwise. A group has one subscription: set up
+        from another topic, the digests move there."""
+        check = await self.directory.check_group(chat_id)
+        if check.problem is not None or check.chat_id is None:
+            raise ChannelRefused(check)
+        existing = await self.repo.get(chat_id)
+        sub = await self.choose_frequency(
+            chat_id,
+            Kind.CHANNEL,
+            language,
+            existing.frequency if existing and existing.active else Frequency.DAILY,
+        )
+        sub = await self._save(
+            replace(sub, title=title or check.name, added_by=admin_id, thread_id=thread_id)
+        )
+        await self.audit.record(
+            admin_id, AuditAction.CHANNEL_ADD, details=f"{chat_id}/{thread_id} {sub.title}"
+        )
         return check, sub
 
     async def disconnect_channel(self, chat_id: int, admin_id: int) -> Subscription | None:

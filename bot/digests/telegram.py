@@ -21,7 +21,15 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.methods import SendMessage
-from aiogram.types import ChatMemberAdministrator, ChatMemberOwner, InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import (
+    ChatMemberAdministrator,
+    ChatMemberBanned,
+    ChatMemberLeft,
+    ChatMemberOwner,
+    ChatMemberRestricted,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+)
 from pydantic import BaseModel, ConfigDict
 
 from bot.digests.channels import ChannelCheck, ChannelProblem
@@ -60,6 +68,10 @@ def block_reason(description: str) -> str | None:
         ("not enough rights", "no_rights"),
         ("chat_write_forbidden", "no_rights"),
         ("have no rights to send", "no_rights"),
+        # A forum topic that was deleted (or closed to the bot): the subscription stops, with why.
+        ("message thread not found", "topic_gone"),
+        ("topic_closed", "topic_gone"),
+        ("topic_deleted", "topic_gone"),
     ):
         if needle in text:
             return reason
@@ -96,8 +108,10 @@ class TelegramSender:
             "text": message.text,
             "parse_mode": ParseMode.HTML,
             "reply_markup": self._markup(message.reply_markup),
-            "link_preview_options": LinkPreviewOptions(is_disabled=True),
+            "link_preview_options": LinkPreviewOptions(is_disabled=not message.link_previews),
             "allow_paid_broadcast": True if message.paid else None,
+            "message_thread_id": message.thread_id,
+            "disable_notification": True if message.silent else None,
         }
         try:
             sent: _Sent = await self.bot(_SendDigest(**fields), request_timeout=int(timeout))  # type: ignore[arg-type]
@@ -144,6 +158,28 @@ class TelegramChannels:
         if not member.can_post_messages:
             return replace(found, problem=ChannelProblem.CANNOT_POST)
         return found
+
+    async def check_group(self, chat_id: int) -> ChannelCheck:
+        """Can the bot post digests into a (forum) group: is it there, and not forbidden to write."""
+        try:
+            chat = await self.bot.get_chat(chat_id)
+            member = await self.bot.get_chat_member(chat_id, self.bot.id)
+        except (TelegramBadRequest, TelegramForbiddenError) as exc:
+            log.info("group %s not reachable: %s", chat_id, exc.message)
+            return ChannelCheck(str(chat_id), problem=ChannelProblem.NOT_FOUND)
+        found = ChannelCheck(str(chat_id), chat.id, chat.title or "", chat.username)
+        if isinstance(member, (ChatMemberLeft, ChatMemberBanned)):
+            return replace(found, problem=ChannelProblem.NOT_FOUND)
+        if isinstance(member, ChatMemberRestricted) and not member.can_send_messages:
+            return replace(found, problem=ChannelProblem.CANNOT_POST)
+        return found
+
+    async def is_chat_admin(self, chat_id: int, user_id: int) -> bool:
+        try:
+            member = await self.bot.get_chat_member(chat_id, user_id)
+        except (TelegramBadRequest, TelegramForbiddenError):
+            return False
+        return isinstance(member, (ChatMemberOwner, ChatMemberAdministrator))
 
     async def chat_id(self, ref: str) -> int | None:
         try:

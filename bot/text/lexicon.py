@@ -94,6 +94,7 @@ CONCEPTS: Mapping[str, tuple[str, ...]] = {
     "meeting": ("заседание", "отырыс*", "meeting*", "session*", "sitting"),
     "council": ("совет", "кеңес", "кеңесі*", "кеңест*", "council*"),
     "commission": ("комиссия", "комиссия*", "commission*"),
+    "advanced_development": ("опережающ* развити*", "озық даму*", "озық дамыт*", "advanced development"),
     "development": ("развитие", "даму", "дамуы*", "дамыт*", "development*"),
     "project_office": ("проектн* офис*", "жобалық кеңсе*", "project office*"),
     "master_plan": (
@@ -146,7 +147,12 @@ CONCEPTS: Mapping[str, tuple[str, ...]] = {
     "business": ("бизнес*", "кәсіпкер*", "business*"),
     "forum": ("форум*", "forum*"),
     # Things the city builds or suffers.
-    "air_taxi": ("аэротакси*", "аэро такси*", "әуе такси*", "air taxi*", "airtaxi*"),
+    "air_taxi": (
+        "аэротакси*", "аэро такси*", "әуе такси*", "air taxi*", "airtaxi*",
+        "дрон такси*", "дронтакси*", "drone taxi*",  # outlets call the same eVTOL service either
+    ),
+    "crypto": ("криптовалют*", "криптохаб*", "cryptocurrenc*", "crypto", "crypto hub*"),
+    "digital": ("цифров*", "цифрлық*", "digital"),
     "airport": ("аэропорт*", "әуежай*", "airport*"),
     "railway": ("железн* дорог*", "железнодорожн*", "теміржол*", "темір жол*", "railway*", "rail"),
     "station": ("станция", "станци*", "стансас*", "station*"),

@@ -194,6 +194,13 @@ class Morphology:
         terms.update((main, name))
         return frozenset(terms)
 
+    def is_verb(self, word: str) -> bool:
+        """A Russian verb form (живут, примут): what a question asks about rather than what it names."""
+        if not _CYRILLIC_RE.search(word) or _KAZAKH_LETTERS.intersection(word):
+            return False
+        tag = self._morph.parse(fold(word))[0].tag
+        return tag.POS in {"VERB", "INFN"}
+
     def terms_of(self, text: str) -> list[str]:
         return [self.token_term(tok, cap) for _, _, tok, cap in iter_tokens(text)]
 

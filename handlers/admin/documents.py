@@ -14,13 +14,17 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.admin.documents import DocumentService
 from bot.app.settings import Settings
+from bot.corpus.errors import UploadError
+from bot.reader import ReaderService
 from handlers.admin import keyboards as kb
 from handlers.admin import render
 from handlers.admin.states import AdminInput
 from handlers.admin.uploads import drop_buttons
-from handlers.callbacks import AdminBack, AdminDoc, AdminDocsPage, DocAction, OpenDoc
+from handlers.callbacks import AdminBack, AdminDoc, AdminDocsPage, DocAction, FullText, ListPage, OpenDoc
+from handlers.errors import describe
 from handlers.filters import IsAdmin, PlainText, PrivateChat
-from handlers.ui.edit import alert, edit, editable
+from handlers.reader import reading
+from handlers.ui.edit import alert, edit, edit_or_alert, editable
 
 # The dialog step each edit button starts.
 _EDIT_STATES: dict[DocAction, State] = {
@@ -31,15 +35,29 @@ _EDIT_STATES: dict[DocAction, State] = {
 
 
 async def _docs_screen(
-    documents: DocumentService, query_text: str, ref: int, page: int, locale: str
+    documents: DocumentService, admin_id: int, query_text: str, ref: int, page: int, locale: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     result = await documents.documents(query_text, page, render.DOCS_PAGE)
     text = render.docs_screen_text(result, query_text, locale)
-    if not result.documents:
-        return text, None
-    first = result.page * render.DOCS_PAGE + 1
-    ids = [d.id for d in result.documents]
-    return text, kb.docs_keyboard(ids, first, ref, result.page, result.pages)
+    markup = None
+    if result.documents:
+        first = result.page * render.DOCS_PAGE + 1
+        ids = [d.id for d in result.documents]
+        markup = kb.docs_keyboard(ids, first, ref, result.page, result.pages)
+    return text, await _offer_restore(documents, admin_id, markup, AdminBack.DOCS, ref, page)
+
+
+async def _offer_restore(
+    documents: DocumentService,
+    admin_id: int,
+    markup: InlineKeyboardMarkup | None,
+    back: AdminBack,
+    ref: int,
+    page: int,
+) -> InlineKeyboardMarkup | None:
+    """A list the admin comes back to keeps the undo of their last deletion while it is possible."""
+    deleted = await documents.last_deleted(admin_id)
+    return markup if deleted is None else kb.with_restore(markup, deleted, back, ref, page)
 
 
 async def _card(
@@ -51,13 +69,20 @@ async def _card(
     return render.card_text(card, locale), kb.card_keyboard(card.document, back, ref, page)
 
 
+async def admin_card(
+    documents: DocumentService, doc_id: int, locale: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The admin's card of a text opened from nowhere in particular (a deep link): hidden ones too."""
+    return await _card(documents, doc_id, AdminBack.NONE, 0, 0, locale)
+
+
 async def docs_command(
     message: Message, command: CommandObject, documents: DocumentService, i18n: I18n
 ) -> None:
     query_text = (command.args or "").strip()
     admin_id = message.from_user.id if message.from_user else 0
     ref = await documents.remember_query(admin_id, query_text) if query_text else 0
-    text, markup = await _docs_screen(documents, query_text, ref, 0, i18n.current_locale)
+    text, markup = await _docs_screen(documents, admin_id, query_text, ref, 0, i18n.current_locale)
     await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
 
 
@@ -75,7 +100,7 @@ async def docs_page(
             alert(callback_answer, _("This list is outdated."))
             return
     text, markup = await _docs_screen(
-        documents, query_text, callback_data.ref, callback_data.page, i18n.current_locale
+        documents, query.from_user.id, query_text, callback_data.ref, callback_data.page, i18n.current_locale
     )
     if (message := editable(query)) is not None:
         await edit(message, text, markup, disable_web_page_preview=True)
@@ -91,6 +116,50 @@ async def open_document_as_admin(
     )
     if (message := editable(query)) is not None:
         await edit(message, text, markup, disable_web_page_preview=True)
+
+
+async def reader_list_as_admin(
+    query: CallbackQuery,
+    callback_data: ListPage,
+    callback_answer: CallbackAnswer,
+    reader: ReaderService,
+    documents: DocumentService,
+    i18n: I18n,
+) -> None:
+    """A reader's list (search, latest, similar) as an admin sees it: with the restore button of their
+    last deletion, so that "Back to the list" after a delete does not lose the undo."""
+    admin_id = query.from_user.id
+    screen = await reading.list_screen(admin_id, callback_data, reader, i18n.current_locale)
+    if isinstance(screen, str):
+        alert(callback_answer, screen)
+        return
+    back = kb.back_for(callback_data.source)
+    markup = await _offer_restore(
+        documents, admin_id, screen.markup, back, callback_data.ref, callback_data.page
+    )
+    await edit_or_alert(query, callback_answer, screen.text, markup)
+
+
+async def full_text_as_admin(
+    query: CallbackQuery, callback_data: FullText, callback_answer: CallbackAnswer, documents: DocumentService
+) -> None:
+    """Admins read hidden texts too (the reader's handler finds none)."""
+    doc = await documents.document(callback_data.doc_id)
+    if doc is None or query.message is None:
+        alert(callback_answer, _("This text is no longer available."))
+        return
+    await reading.send_full_text(query.message, doc)
+
+
+async def undo_command(message: Message, documents: DocumentService, i18n: I18n) -> None:
+    """/undo: the admin's last deletion comes back, wherever they went since (within UNDO_MINUTES)."""
+    assert message.from_user is not None
+    restored = await documents.undo_last(message.from_user.id)
+    if restored is None:
+        await message.answer(_("Nothing to undo: no text you deleted can still be restored."))
+        return
+    text, markup = await _card(documents, restored.id, AdminBack.NONE, 0, 0, i18n.current_locale)
+    await message.answer(_("↩️ Restored.") + "\n\n" + text, reply_markup=markup, disable_web_page_preview=True)
 
 
 async def document_button(
@@ -167,7 +236,7 @@ async def document_button(
 async def document_edit(
     message: Message, bot: Bot, documents: DocumentService, state: FSMContext, i18n: I18n
 ) -> None:
-    """A value that does not fit raises UploadError: the admin is told why and the bot keeps waiting."""
+    """A value that does not fit is explained, and the bot keeps waiting for another."""
     assert message.from_user is not None and message.text is not None
     data = await state.get_data()
     doc_id = int(data["doc_id"])
@@ -177,7 +246,12 @@ async def document_edit(
         AdminInput.doc_date.state: documents.edit_date,
         AdminInput.doc_source.state: documents.edit_source,
     }[current]
-    doc = await edit_field(message.from_user.id, doc_id, message.text)
+    try:
+        doc = await edit_field(message.from_user.id, doc_id, message.text)
+    except UploadError as error:
+        # The step stays: the next message is the corrected value.
+        await message.answer(describe(error, i18n) + "\n\n" + _("Send it again, or /cancel."))
+        return
     await state.clear()
     if doc is None:
         await message.answer(_("This text no longer exists."))
@@ -200,7 +274,10 @@ def make_router() -> Router:
     router.callback_query.filter(IsAdmin())
     router.message.register(docs_command, Command("docs"))
     router.callback_query.register(docs_page, AdminDocsPage.filter())
+    router.message.register(undo_command, Command("undo"))
     router.callback_query.register(open_document_as_admin, OpenDoc.filter())
+    router.callback_query.register(reader_list_as_admin, ListPage.filter())
+    router.callback_query.register(full_text_as_admin, FullText.filter())
     router.callback_query.register(document_button, AdminDoc.filter())
     router.message.register(
         document_edit,

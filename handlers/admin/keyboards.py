@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -23,6 +23,7 @@ from handlers.callbacks import (
     Source,
     UploadPreview,
 )
+from handlers.ui.render import short
 from storage.models import Document
 
 _READER_LISTS = {
@@ -111,17 +112,18 @@ def _back(kb: InlineKeyboardBuilder, back: AdminBack, ref: int, page: int) -> bo
 
 
 def card_keyboard(doc: Document, back: AdminBack, ref: int, page: int) -> InlineKeyboardMarkup:
-    """The reader's buttons (for a visible text), then the admin's, then the way back."""
+    """The reader's buttons (the full text always: an admin reads a hidden text before showing it again;
+    similar texts for a visible one), then the admin's, then the way back."""
 
     def action(what: DocAction) -> AdminDoc:
         return AdminDoc(action=what, doc_id=doc.id, back=back, ref=ref, page=page)
 
     kb = InlineKeyboardBuilder()
-    sizes = []
+    kb.button(text=_("📄 Full text"), callback_data=FullText(doc_id=doc.id))
+    sizes = [1]
     if not doc.hidden:
-        kb.button(text=_("📄 Full text"), callback_data=FullText(doc_id=doc.id))
         kb.button(text=_("🔗 Similar"), callback_data=ShowSimilar(doc_id=doc.id))
-        sizes.append(2)
+        sizes = [2]
     if doc.hidden:
         kb.button(text=_("👁 Show"), callback_data=action(DocAction.SHOW))
     else:
@@ -162,6 +164,18 @@ def undo_keyboard(doc_id: int, back: AdminBack, ref: int, page: int) -> InlineKe
         sizes.append(1)
     kb.adjust(*sizes)
     return kb.as_markup()
+
+
+def with_restore(
+    markup: InlineKeyboardMarkup | None, deleted: Document, back: AdminBack, ref: int, page: int
+) -> InlineKeyboardMarkup:
+    """A list with a last row that brings back the text the admin deleted, while that is possible: the
+    undo must not be lost by going back to the list."""
+    label = _("↩️ Restore «{title}»").format(title=short(deleted.title, 40))
+    restore = AdminDoc(action=DocAction.UNDO, doc_id=deleted.id, back=back, ref=ref, page=page)
+    rows = list(markup.inline_keyboard) if markup is not None else []
+    row = [InlineKeyboardButton(text=label, callback_data=restore.pack())]
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, row])
 
 
 def log_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 async def refuse_command(message: Message) -> None:
-    await message.answer(_("This command is for the bot's admins only."))
+    await message.answer(_("This command is for the bot's admins only. /help lists what I can do."))
 
 
 async def refuse_upload(message: Message) -> None:
@@ -37,7 +37,7 @@ def make_router() -> Router:
     """Refusals for everyone else, in private chats."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(refuse_command, Command("add", "docs", "stats", "log"))
+    router.message.register(refuse_command, Command("add", "docs", "undo", "stats", "log"))
     router.message.register(refuse_upload, CarriesUpload())
     router.callback_query.register(
         refuse_button,

@@ -28,6 +28,8 @@ from storage.models import Document
 DOCS_PAGE = 8
 LOG_PAGE = 15
 REPORT_FAILURES = 15
+# How the corpus figures name the texts without a date (storage's key, never shown as it is).
+UNDATED = "undated"
 
 
 def add_prompt() -> str:
@@ -98,19 +100,43 @@ def progress_text(progress: BulkProgress) -> str:
 
 
 def report_text(report: BulkReport, name: str, i18n: I18n) -> str:
+    quoted = html.quote(render.short(name, 80))
+    heading = (
+        _("⛔ Upload stopped: {name}").format(name=quoted)
+        if report.stopped is not None
+        else _("📦 Upload finished: {name}").format(name=quoted)
+    )
     lines = [
-        html.bold(_("📦 Upload finished: {name}").format(name=html.quote(render.short(name, 80)))),
+        html.bold(heading),
         ngettext("{n} item in it.", "{n} items in it.", report.total).format(n=report.total),
-        _("✅ Added: {n}").format(n=report.added)
-        + (_(" (of them {n} joined existing stories)").format(n=report.joined) if report.joined else ""),
+        _("✅ Added: {n}").format(n=report.added),
+        _("🔗 Of them near-duplicates: {n} (saved, linked to the text they repeat)").format(n=report.joined),
         _("♻️ Duplicates skipped: {n}").format(n=report.duplicates),
         _("⚠️ Failed: {n}").format(n=report.failed),
     ]
+    if report.stopped is not None:
+        # Said before the list of failures, which may be cut to fit the message.
+        lines += _stop_lines(report, i18n)
     for failure in report.failures[:REPORT_FAILURES]:
         lines.append(f"• {html.quote(render.short(failure.source, 80))} — {describe(failure.error, i18n)}")
     if report.failed > REPORT_FAILURES:
         lines.append(_("…and {n} more.").format(n=report.failed - REPORT_FAILURES))
     return render.fit("\n".join(lines))
+
+
+def _stop_lines(report: BulkReport, i18n: I18n) -> list[str]:
+    """Why a bulk upload stopped early and which items it did not save (the first and the last named)."""
+    assert report.stopped is not None
+    lines = [_("⛔ Not saved: {n}").format(n=len(report.not_saved)), describe(report.stopped, i18n)]
+    if report.not_saved:
+        first, last = (html.quote(render.short(s, 80)) for s in (report.not_saved[0], report.not_saved[-1]))
+        lines.append(
+            _("The upload stopped at {first}; everything from there on was not saved.").format(first=first)
+            if first == last
+            else _("Not saved: from {first} to {last}.").format(first=first, last=last)
+        )
+    lines.append(_("What was saved is complete. Texts already saved will be skipped as duplicates."))
+    return lines
 
 
 def saved_text(result: IngestResult) -> str:
@@ -134,6 +160,13 @@ def card_text(card: DocCard, locale: str) -> str:
         added=html.quote(render.fmt_date(doc.created_at.date(), locale)),
     )
     body = render.card(doc, card.summary, card.story_size, locale)
+    if card.near_duplicate_of is not None:
+        original = card.near_duplicate_of
+        head.append(
+            _("🔗 A near-duplicate of #{id} «{title}» (it is in that story).").format(
+                id=original.id, title=html.quote(render.short(original.title, 100))
+            )
+        )
     return render.fit("\n\n".join([*head, body, info]))
 
 
@@ -184,8 +217,7 @@ def stats_text(stats: AdminStats) -> str:
         languages = ", ".join(f"{html.quote(_language(k))} {v}" for k, v in corpus.by_language.items())
         lines.append(_("By language: {list}").format(list=languages))
     if corpus.by_month:
-        months = list(corpus.by_month.items())[-6:]
-        lines.append(_("By month (latest): {list}").format(list=", ".join(f"{k}: {v}" for k, v in months)))
+        lines.append(_("By month: {list}").format(list=_months(corpus.by_month)))
     lines.append(_("People who used the bot: {n}").format(n=stats.readers))
     subs = stats.subscriptions
     lines.append(
@@ -210,6 +242,15 @@ def stats_text(stats: AdminStats) -> str:
     else:
         lines.append(_("No searches yet."))
     return render.fit("\n".join(lines))
+
+
+def _months(by_month: dict[str, int]) -> str:
+    """Every month that has texts, oldest first (a year-month needs no translation), then the undated."""
+    undated = by_month.get(UNDATED, 0)
+    parts = [f"{month}: {n}" for month, n in sorted(by_month.items()) if month != UNDATED]
+    if undated:
+        parts.append(_("undated: {n}").format(n=undated))
+    return ", ".join(parts)
 
 
 def _log_line(logged: LogEntry, zone: ZoneInfo) -> str:

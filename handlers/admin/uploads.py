@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from collections.abc import Sequence
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -21,7 +22,14 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.admin.errors import Failure, UploadError, download_too_big, file_problem
-from bot.admin.uploads import BulkProgress, Preview, UploadService, is_bulk
+from bot.admin.uploads import (
+    BulkBrokenOff,
+    BulkProgress,
+    Preview,
+    ProgressMessage,
+    UploadService,
+    is_bulk,
+)
 from bot.app.settings import Settings
 from bot.corpus.extract import ExtractFailure, RawItem
 from bot.corpus.uploads import Origin, channel_post_url, post_input, to_input
@@ -33,6 +41,9 @@ from handlers.callbacks import PreviewAction, UploadPreview
 from handlers.errors import describe
 from handlers.filters import IsAdmin, PlainText, PrivateChat
 from handlers.ui.edit import alert, edit, editable
+from storage.models import UnfinishedUpload
+
+log = logging.getLogger(__name__)
 
 # --- helpers -------------------------------------------------------------------------------------------------
 
@@ -115,15 +126,80 @@ async def _run_bulk(
         with contextlib.suppress(TelegramAPIError):
             await progress.edit_text(render.progress_text(state))
 
-    report = await uploads.bulk(
-        message.from_user.id, entries, report_progress, source_name=source_name, failures=failures
-    )
+    where = ProgressMessage(progress.chat.id, progress.message_id, name, i18n.current_locale)
+    try:
+        report = await uploads.bulk(
+            message.from_user.id,
+            entries,
+            report_progress,
+            source_name=source_name,
+            failures=failures,
+            progress_message=where,
+        )
+    except BulkBrokenOff as broken:
+        # Never a frozen "⏳ 64 of 400" and a bare apology: the message itself says what happened.
+        log.error("bulk upload %r broke off", name, exc_info=broken.__cause__ or broken)
+        with contextlib.suppress(TelegramAPIError):
+            await edit(progress, broken_off_text(broken), disable_web_page_preview=True)
+        return
     text = render.report_text(report, name, i18n)
     try:
         await edit(progress, text, disable_web_page_preview=True)
     except TelegramAPIError:
         # The texts are saved whatever happens to the progress message; the report must still arrive.
         await message.answer(text)
+    await uploads.forget_progress(report.upload_id)
+
+
+def broken_off_text(broken: BulkBrokenOff) -> str:
+    return "\n".join(
+        [
+            _("⚠️ The upload broke off because of an internal error (it is logged)."),
+            _("Saved before it: {saved} of {total} items (each one complete, in the log).").format(
+                saved=broken.saved, total=broken.total
+            ),
+            _("Send the file again: texts already saved will be skipped as duplicates."),
+        ]
+    )
+
+
+def interrupted_text(upload: UnfinishedUpload) -> str:
+    """The progress message of an upload the bot stopped in the middle of (a crash, a restart)."""
+    return "\n".join(
+        [
+            html.bold(_("⚠️ Upload interrupted: {name}").format(name=html.quote(upload.name[:80]))),
+            _("The bot stopped before this upload finished."),
+            _("Saved: {saved} of {total} items (each one complete, in the log).").format(
+                saved=upload.saved, total=upload.total
+            ),
+            _(
+                "The rest was not saved. Send the file again: texts already saved will be skipped as duplicates."
+            ),
+        ]
+    )
+
+
+async def close_interrupted_uploads(bot: Bot, uploads: UploadService, i18n: I18n) -> None:
+    """At start-up: the progress message of every upload a previous process left unfinished is edited to
+    say so and what was saved, instead of staying at "⏳ 64 of 400…" for ever. Never stops the start."""
+    try:
+        unfinished = await uploads.unfinished()
+    except Exception:
+        log.exception("unfinished uploads could not be read")
+        return
+    for upload in unfinished:
+        with i18n.context(), i18n.use_locale(upload.locale):
+            text = interrupted_text(upload)
+        try:
+            await bot.edit_message_text(
+                text, chat_id=upload.chat_id, message_id=upload.message_id, disable_web_page_preview=True
+            )
+        except TelegramAPIError as exc:
+            # Deleted, too old to edit, or the chat is gone: a new message says it instead.
+            log.info("progress message of upload %s not edited (%s); sending a new one", upload.id, exc)
+            with contextlib.suppress(TelegramAPIError):
+                await bot.send_message(upload.chat_id, text, disable_web_page_preview=True)
+        await uploads.forget_progress(upload.id)
 
 
 # --- handlers ------------------------------------------------------------------------------------------------
@@ -225,8 +301,14 @@ async def upload_forward(
 async def upload_text(
     message: Message, bot: Bot, uploads: UploadService, settings: Settings, state: FSMContext, i18n: I18n
 ) -> None:
+    """The text after /add. A refused one (too short, too long) is explained and the step goes on waiting:
+    the admin's next message is the corrected text, never a search."""
+    try:
+        await _preview_input(message, bot, uploads, settings, i18n.current_locale, message.text or "")
+    except UploadError as error:
+        await message.answer(describe(error, i18n) + "\n\n" + _("Send the text again, or /cancel."))
+        return
     await state.clear()
-    await _preview_input(message, bot, uploads, settings, i18n.current_locale, message.text or "")
 
 
 async def preview_button(
@@ -286,15 +368,20 @@ async def preview_button(
 async def preview_edit(
     message: Message, bot: Bot, uploads: UploadService, state: FSMContext, i18n: I18n
 ) -> None:
-    """A wrong title or date raises UploadError: the admin is told why and the bot keeps waiting."""
+    """A wrong title or date is explained, and the bot keeps waiting for another."""
     assert message.from_user is not None and message.text is not None
     data = await state.get_data()
     pending_id = int(data["pending_id"])
     admin_id = message.from_user.id
-    if await state.get_state() == AdminInput.pending_title:
-        preview = await uploads.edit_pending(pending_id, admin_id, title=message.text)
-    else:
-        preview = await uploads.edit_pending(pending_id, admin_id, published=message.text)
+    try:
+        if await state.get_state() == AdminInput.pending_title:
+            preview = await uploads.edit_pending(pending_id, admin_id, title=message.text)
+        else:
+            preview = await uploads.edit_pending(pending_id, admin_id, published=message.text)
+    except UploadError as error:
+        # The step stays: the next message is the corrected value.
+        await message.answer(describe(error, i18n) + "\n\n" + _("Send it again, or /cancel."))
+        return
     await state.clear()
     if preview is None:
         await message.answer(_("This preview is no longer available: the text was saved or cancelled."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.reader import inline, language, reading, start
+from handlers.reader import dialogs, inline, language, reading, start
 
 
 def make_commands_router() -> Router:
@@ -16,7 +16,13 @@ def make_commands_router() -> Router:
 
 
 def make_reading_router() -> Router:
-    """Search, lists, cards and inline mode."""
+    """Search, lists, cards and inline mode. The dialog guard comes before the catch-all search (a typed
+    answer is never a search), the unknown-command hint after everything."""
     router = Router(name="reader.reading")
-    router.include_routers(inline.make_router(), reading.make_router())
+    router.include_routers(
+        dialogs.make_guard_router(),
+        inline.make_router(),
+        reading.make_router(),
+        dialogs.make_unknown_router(),
+    )
     return router

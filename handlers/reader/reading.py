@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InaccessibleMessage, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import I18n
@@ -15,6 +15,7 @@ from handlers.callbacks import FullText, ListPage, Noop, OpenDoc, ShowSimilar, S
 from handlers.filters import PlainText, PrivateChat
 from handlers.ui import render, views
 from handlers.ui.edit import alert, edit_or_alert
+from storage.models import Document
 
 # Longer texts go as a .txt file rather than a wall of messages.
 MAX_TEXT_MESSAGES = 3
@@ -38,7 +39,7 @@ def make_router() -> Router:
 
 async def _search(message: Message, reader: ReaderService, text: str, locale: str) -> None:
     user_id = message.from_user.id if message.from_user else None
-    screen = views.search_screen(await reader.search_page(user_id, text), locale)
+    screen = views.search_screen(await reader.search_page(user_id, text, language=locale), locale)
     await message.answer(screen.text, reply_markup=screen.markup)
 
 
@@ -71,21 +72,28 @@ async def list_page(
     reader: ReaderService,
     i18n: I18n,
 ) -> None:
-    locale, ref, page = i18n.current_locale, callback_data.ref, callback_data.page
-    if callback_data.source is Source.SEARCH:
-        found = await reader.saved_search_page(query.from_user.id, ref, page)
-        if found is None:
-            alert(callback_answer, _("This list is outdated. Please search again."))
-            return
-        screen = views.search_screen(found, locale)
-    elif callback_data.source is Source.LATEST:
-        screen = views.latest_screen(await reader.latest(page), locale)
-    elif callback_data.source is Source.SIMILAR:
-        screen = views.similar_screen(await reader.similar(ref, page), locale)
-    else:
-        alert(callback_answer, _("This list is outdated."))
+    screen = await list_screen(query.from_user.id, callback_data, reader, i18n.current_locale)
+    if isinstance(screen, str):
+        alert(callback_answer, screen)
         return
     await edit_or_alert(query, callback_answer, screen.text, screen.markup)
+
+
+async def list_screen(
+    user_id: int, callback_data: ListPage, reader: ReaderService, locale: str
+) -> views.Screen | str:
+    """A page of a reader's list, or why it cannot be shown (an admin's list page adds to it)."""
+    ref, page = callback_data.ref, callback_data.page
+    if callback_data.source is Source.SEARCH:
+        found = await reader.saved_search_page(user_id, ref, page, language=locale)
+        if found is None:
+            return _("This list is outdated. Please search again.")
+        return views.search_screen(found, locale)
+    if callback_data.source is Source.LATEST:
+        return views.latest_screen(await reader.latest(page), locale)
+    if callback_data.source is Source.SIMILAR:
+        return views.similar_screen(await reader.similar(ref, page), locale)
+    return _("This list is outdated.")
 
 
 async def open_document(
@@ -108,17 +116,22 @@ async def full_text(
     if doc is None or query.message is None:
         alert(callback_answer, _("This text is no longer available."))
         return
+    await send_full_text(query.message, doc)
+
+
+async def send_full_text(message: Message | InaccessibleMessage, doc: Document) -> None:
+    """The whole text as messages, or as a .txt file when it would be a wall of them."""
     chunks = render.split_plain(doc.text)
     if len(chunks) > MAX_TEXT_MESSAGES:
         body = f"{doc.title}\n\n{doc.text}\n\n{doc.url or ''}".strip() + "\n"
-        await query.message.answer_document(
+        await message.answer_document(
             BufferedInputFile(body.encode("utf-8"), filename=f"alatau-{doc.id}.txt"),
             caption=render.short(doc.title, 200),
             parse_mode=None,
         )
         return
     for chunk in chunks:
-        await query.message.answer(chunk, disable_web_page_preview=True)
+        await message.answer(chunk, disable_web_page_preview=True)
 
 
 async def show_similar(

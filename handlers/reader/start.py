@@ -10,8 +10,12 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.admin.documents import DocumentService
+from bot.app.settings import Settings
 from bot.reader import ReaderService
+from handlers.admin import documents as admin_documents
 from handlers.callbacks import Menu, MenuAction
+from handlers.subscriptions import links as digest_links
 from handlers.ui import keyboards, views
 
 _DOC_LINK = re.compile(r"^doc_(\d{1,12})$")
@@ -19,6 +23,7 @@ _DOC_LINK = re.compile(r"^doc_(\d{1,12})$")
 
 def make_router() -> Router:
     router = Router(name=__name__)
+    router.message.register(digest_links.digest_link, digest_links.deep_link_filter())
     router.message.register(start_deep_link, CommandStart(deep_link=True))
     router.message.register(start, CommandStart())
     router.message.register(help_command, Command("help"))
@@ -28,7 +33,7 @@ def make_router() -> Router:
     return router
 
 
-def help_text(username: str) -> str:
+def help_text(username: str, admin: bool = False) -> str:
     return "\n".join(
         [
             _(
@@ -49,8 +54,22 @@ def help_text(username: str) -> str:
             _("• Алатау -аэропорт — exclude a word"),
             _("• крипто* — words that start so"),
             _("In any chat, type @{bot} and a query to share a text.").format(bot=html.quote(username)),
+            *(admin_help() if admin else []),
         ]
     )
+
+
+def admin_help() -> list[str]:
+    return [
+        "",
+        html.bold(_("For admins:")),
+        _("/add — add a text (or just send files, or forward a channel post)"),
+        _("/docs [words] — the texts, hidden ones too; on a card: hide, delete, edit"),
+        _("/undo — restore the text you deleted last"),
+        _("/stats — figures and a chart; /log — who did what"),
+        _("/channel add @name, /channel list, /channel remove — digests in a channel"),
+        _("/digest — preview a digest, or send one now"),
+    ]
 
 
 async def _username(bot: Bot) -> str:
@@ -59,13 +78,24 @@ async def _username(bot: Bot) -> str:
 
 
 async def start_deep_link(
-    message: Message, command: CommandObject, reader: ReaderService, i18n: I18n
+    message: Message,
+    command: CommandObject,
+    reader: ReaderService,
+    documents: DocumentService,
+    settings: Settings,
+    i18n: I18n,
 ) -> None:
     match = _DOC_LINK.match(command.args or "")
     if match is None:
         await start(message)
         return
-    screen = views.card_screen(await reader.card(int(match.group(1))), i18n.current_locale)
+    doc_id, locale = int(match.group(1)), i18n.current_locale
+    if message.from_user is not None and message.from_user.id in settings.admin_ids:
+        # An admin's card wherever they open it: the admin buttons, hidden texts too.
+        text, markup = await admin_documents.admin_card(documents, doc_id, locale)
+        await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
+        return
+    screen = views.card_screen(await reader.card(doc_id), locale)
     await message.answer(screen.text, reply_markup=screen.markup)
 
 
@@ -80,13 +110,14 @@ async def start(message: Message) -> None:
     )
 
 
-async def help_command(message: Message, bot: Bot) -> None:
-    await message.answer(help_text(await _username(bot)))
+async def help_command(message: Message, bot: Bot, settings: Settings) -> None:
+    admin = message.from_user is not None and message.from_user.id in settings.admin_ids
+    await message.answer(help_text(await _username(bot), admin))
 
 
-async def menu_help(query: CallbackQuery, bot: Bot) -> None:
+async def menu_help(query: CallbackQuery, bot: Bot, settings: Settings) -> None:
     if query.message:
-        await query.message.answer(help_text(await _username(bot)))
+        await query.message.answer(help_text(await _username(bot), query.from_user.id in settings.admin_ids))
 
 
 async def menu_search(query: CallbackQuery) -> None:

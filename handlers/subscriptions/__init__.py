@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.subscriptions import channels, rest, settings, typed
+from handlers.subscriptions import channels, options, rest, settings, typed
 
 
 def make_router() -> Router:
     router = Router(name="subscriptions")
     router.include_routers(
-        channels.make_router(), settings.make_router(), typed.make_router(), rest.make_router()
+        channels.make_router(),
+        settings.make_router(),
+        options.make_router(),
+        typed.make_router(),
+        rest.make_router(),
     )
     return router

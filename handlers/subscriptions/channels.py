@@ -108,11 +108,14 @@ async def channel_forwarded(
 async def channel_typed(
     message: Message, subscriptions: SubscriptionService, state: FSMContext, i18n: I18n
 ) -> None:
-    await state.clear()
     ref = channel_ref(message.text or "")
     if ref is None:
-        await message.answer(_("That is not a channel's @username. /channel add to try again."))
+        # The question stays open: the next message is the answer (or /cancel).
+        await message.answer(
+            _("That is not a channel's @username. Send it again (@name or a t.me link), or /cancel.")
+        )
         return
+    await state.clear()
     await _connect(message, ref, subscriptions, i18n)
 
 
@@ -170,24 +173,21 @@ async def digest_command(
         if found is None:
             await message.answer(_("{name} has no subscription.").format(name=who))
         elif found[1].empty:
-            await message.answer(
-                _("Nothing new for {name} since its last digest: it would get no message.").format(name=who)
-            )
+            await message.answer(views.nothing_to_send(found[0], who, sent=False))
         else:
             me = await bot.me()
             await message.answer(
                 preview_text(found[1], who, me.username or "bot"), disable_web_page_preview=True
             )
         return
+    before = await subscriptions.get_active(chat_id)
     report = await digest_scheduler.send_now(chat_id)
-    if report is None:
+    if report is None or before is None:
         await message.answer(_("{name} has no active subscription.").format(name=who))
     elif report.queued:
         await message.answer(_("📤 The digest for {name} is on its way.").format(name=who))
     else:
-        await message.answer(
-            _("Nothing new for {name} since its last digest: nothing sent.").format(name=who)
-        )
+        await message.answer(views.nothing_to_send(before, who, sent=True))
 
 
 async def resend_unknown(query: CallbackQuery, digest_ledger: DeliveryLedger) -> None:

@@ -54,10 +54,10 @@ def _links(sources: Sequence[DigestSource], bot_username: str, shown: int) -> st
     return " · ".join(parts)
 
 
-def story_block(number: int, story: DigestStory, bot_username: str) -> str:
+def story_block(number: int, story: DigestStory, bot_username: str, headlines_only: bool = False) -> str:
     title = html.bold(html.quote(f"{number}. {short(story.title, TITLE_CHARS)}"))
     lines = [title]
-    if story.line and story.line.strip() != story.title.strip():
+    if not headlines_only and story.line and story.line.strip() != story.title.strip():
         lines.append(html.quote(short(story.line, LINE_CHARS)))
     count = len(story.sources)
     label = ngettext("📚 {n} source", "📚 {n} sources", count).format(n=count)
@@ -83,24 +83,53 @@ def _header(total: int, start: int, end: int, topic: str) -> str:
     return head
 
 
+def deep_link(bot_username: str, payload: str) -> str:
+    return std_html.escape(f"https://t.me/{bot_username}?start={payload}", quote=True)
+
+
+# Deep-link payloads of the digest footer (handled by handlers/subscriptions/links.py).
+SETTINGS_LINK = "sub_settings"
+UNSUBSCRIBE_LINK = "sub_stop"
+
+
+def footer(bot_username: str) -> str:
+    """Under every digest: where to change it and how to stop it (links that open the bot)."""
+    settings_label, stop_label = html.quote(_("⚙ Digest settings")), html.quote(_("🚫 Unsubscribe"))
+    settings = f'<a href="{deep_link(bot_username, SETTINGS_LINK)}">{settings_label}</a>'
+    stop = f'<a href="{deep_link(bot_username, UNSUBSCRIBE_LINK)}">{stop_label}</a>'
+    return f"{settings} · {stop}"
+
+
 def render_page(
-    stories: Sequence[DigestStory], start: int, topic: str, bot_username: str, limit: int = MESSAGE_LIMIT
+    stories: Sequence[DigestStory],
+    start: int,
+    topic: str,
+    bot_username: str,
+    limit: int = MESSAGE_LIMIT,
+    *,
+    headlines_only: bool = False,
+    with_footer: bool = False,
 ) -> tuple[str, int]:
     """The message with the stories from `start` on that fit; and where the next message would start."""
     blocks: list[str] = []
+    tail = footer(bot_username) if with_footer else ""
     # The header names the last story shown, which is known only at the end: leave room for its longest form.
-    reserve = tg_length(_header(len(stories), start, len(stories), topic)) + 2
+    reserve = (
+        tg_length(_header(len(stories), start, len(stories), topic))
+        + 2
+        + (tg_length(tail) + 2 if tail else 0)
+    )
     size = reserve
     end = start
     for number, story in enumerate(stories[start:], start=start + 1):
-        block = story_block(number, story, bot_username)
+        block = story_block(number, story, bot_username, headlines_only)
         cost = tg_length(block) + 2
         if blocks and size + cost > limit:
             break
         blocks.append(block)
         size += cost
         end = number
-    text = "\n\n".join([_header(len(stories), start, end, topic), *blocks])
+    text = "\n\n".join([_header(len(stories), start, end, topic), *blocks, *([tail] if tail else [])])
     return text, end
 
 
@@ -112,7 +141,14 @@ class DigestRenderer:
 
     def __call__(self, digest_id: int, content: DigestContent, language: str, bot_username: str) -> Rendered:
         with self.i18n.context(), self.i18n.use_locale(language):
-            text, end = render_page(content.stories, 0, content.filter_query, bot_username)
+            text, end = render_page(
+                content.stories,
+                0,
+                content.filter_query,
+                bot_username,
+                headlines_only=content.headlines_only,
+                with_footer=True,
+            )
             markup = rest_keyboard(digest_id, end, len(content.stories))
         return Rendered(text, _markup_json(markup))
 
@@ -125,7 +161,14 @@ def preview_text(content: DigestContent, who: str, bot_username: str) -> str:
     """An admin's look at what a chat would get now (nothing is stored, so no button: a count instead)."""
     intro = html.italic(_("Preview for {who}:").format(who=html.quote(who)))
     limit = MESSAGE_LIMIT - tg_length(intro) - 120
-    text, end = render_page(content.stories, 0, content.filter_query, bot_username, limit=limit)
+    text, end = render_page(
+        content.stories,
+        0,
+        content.filter_query,
+        bot_username,
+        limit=limit,
+        headlines_only=content.headlines_only,
+    )
     rest = len(content.stories) - end
     parts = [intro, text]
     if rest:

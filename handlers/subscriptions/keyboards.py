@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
 
-from bot.digests.schedule import COMMON_ZONES, utc_offset
 from bot.digests.subscriptions import Frequency, Subscription
+from bot.digests.times import COMMON_ZONES, utc_offset
+from bot.digests.zones import city_name
 from handlers.callbacks import (
     DigestMore,
     DigestResend,
@@ -25,6 +26,7 @@ from handlers.callbacks import (
     SubZone,
     TopicAction,
 )
+from handlers.subscriptions.option_data import Option, SubOption
 
 TIMES = ("07:00", "08:00", "09:00", "12:00", "18:00", "21:00")
 
@@ -75,8 +77,12 @@ def time_keyboard(chat: int, wizard: bool, current: str | None = None) -> Inline
 
 
 def zone_label(name: str, now: datetime) -> str:
-    city = name.rsplit("/", 1)[-1].replace("_", " ")
-    return f"{city} ({utc_offset(name, now)})"
+    """ "Алматы (UTC+5)" in the reader's language; an offset alone is just "UTC+6"."""
+    offset = utc_offset(name, now)
+    if name == "UTC" or name.startswith(("UTC+", "UTC-")):
+        return offset
+    city = city_name(name, get_i18n().current_locale) or name.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} ({offset})"
 
 
 def zone_keyboard(chat: int, wizard: bool, now: datetime, current: str | None = None) -> InlineKeyboardMarkup:
@@ -125,13 +131,57 @@ def settings_keyboard(sub: Subscription, chat: int) -> InlineKeyboardMarkup:
     if timed:
         sizes.append(len(timed))
     kb.button(text=_("🔎 Topic"), callback_data=SubMenu(action=SubAction.TOPIC, chat=chat))
+    kb.button(
+        text=_("📝 With summaries") if sub.headlines_only else _("📝 Headlines only"),
+        callback_data=SubOption(action=Option.HEADLINES, chat=chat),
+    )
+    kb.button(
+        text=_("🔗 Link previews: on") if sub.link_previews else _("🔗 Link previews: off"),
+        callback_data=SubOption(action=Option.PREVIEWS, chat=chat),
+    )
+    kb.button(
+        text=_("🔕 Silent: on") if sub.silent else _("🔔 Silent: off"),
+        callback_data=SubOption(action=Option.SILENT, chat=chat),
+    )
+    kb.button(text=_("🌙 Quiet hours"), callback_data=SubOption(action=Option.QUIET, chat=chat))
+    sizes += [1, 2, 2]
     if sub.paused:
         kb.button(text=_("▶ Resume"), callback_data=SubMenu(action=SubAction.RESUME, chat=chat))
     else:
         kb.button(text=_("⏸ Pause"), callback_data=SubMenu(action=SubAction.PAUSE, chat=chat))
     kb.button(text=_("🚫 Unsubscribe"), callback_data=SubMenu(action=SubAction.UNSUBSCRIBE, chat=chat))
-    sizes += [1, 2]
+    sizes += [2]
     kb.adjust(*sizes)
+    return kb.as_markup()
+
+
+QUIET_PRESETS = (("22:00", "07:00"), ("23:00", "08:00"), ("21:00", "09:00"), ("00:00", "07:00"))
+
+
+def quiet_keyboard(sub: Subscription, chat: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    current = (sub.quiet_from, sub.quiet_to)
+    for start, end in QUIET_PRESETS:
+        kb.button(
+            text=_mark(current == (start, end), f"{start}–{end}"),
+            callback_data=SubOption(
+                action=Option.QUIET, value=f"{start.replace(':', '')}-{end.replace(':', '')}", chat=chat
+            ),
+        )
+    kb.button(text=_("⌨ Other hours…"), callback_data=SubOption(action=Option.QUIET, value="type", chat=chat))
+    kb.button(
+        text=_mark(sub.quiet_from is None, _("No quiet hours")),
+        callback_data=SubOption(action=Option.QUIET, value="off", chat=chat),
+    )
+    kb.button(text=_("⬅ Back"), callback_data=SubMenu(action=SubAction.SHOW, chat=chat))
+    kb.adjust(2, 2, 1, 1, 1)
+    return kb.as_markup()
+
+
+def cancel_keyboard(chat: int) -> InlineKeyboardMarkup:
+    """Under a question waiting for a typed answer: leave it (back to the settings)."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✖ Cancel"), callback_data=SubMenu(action=SubAction.SHOW, chat=chat))
     return kb.as_markup()
 
 

@@ -4,15 +4,15 @@ buttons, typed answers, /pause, /resume, /unsubscribe; and "show the rest" under
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, or_f
+from aiogram.filters import Command, Filter, or_f
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.digests.schedule import COMMON_ZONES, parse_local_time
-from bot.digests.subscriptions import Frequency, Kind, SubscriptionService
+from bot.digests.subscriptions import ChannelRefused, Frequency, Kind, SubscriptionService
+from bot.digests.times import COMMON_ZONES, parse_local_time
 from handlers.callbacks import (
     Menu,
     MenuAction,
@@ -28,13 +28,17 @@ from handlers.callbacks import (
 from handlers.filters import IsAdmin, PrivateChat
 from handlers.subscriptions import keyboards as kb
 from handlers.subscriptions import views
+from handlers.subscriptions.option_data import SubOption
 from handlers.subscriptions.states import Step, SubscriptionInput
 from handlers.subscriptions.typed import ask_typed
 from handlers.ui.edit import alert, edit_or_send
 
 # A settings button about a channel (its id in `chat`) rather than the presser's own subscription.
 CHANNEL_BUTTON = or_f(
-    *(data.filter(F.chat != 0) for data in (SubFrequency, SubDay, SubTime, SubZone, SubTopic, SubMenu))
+    *(
+        data.filter(F.chat != 0)
+        for data in (SubFrequency, SubDay, SubTime, SubZone, SubTopic, SubMenu, SubOption)
+    )
 )
 _STEP_AFTER = {Frequency.WEEKLY: Step.DAY, Frequency.DAILY: Step.TIME, Frequency.INSTANT: Step.TOPIC}
 _SETTING = {
@@ -52,6 +56,8 @@ def make_router() -> Router:
     cb.register(channel_button_refused, CHANNEL_BUTTON, ~IsAdmin())
     msg.register(admins_only, Command("channel", "digest"))
     msg.register(subscribe_command, Command("subscribe"), PrivateChat())
+    msg.register(subscribe_topic, Command("subscribe"), InForumTopic(), IsAdmin())
+    msg.register(subscribe_topic_refused, Command("subscribe"), InForumTopic())
     msg.register(subscribe_elsewhere, Command("subscribe"))
     cb.register(menu_subscribe, MenuAction.filter(F.action == Menu.SUBSCRIBE))
     cb.register(choose_frequency, SubFrequency.filter())
@@ -73,6 +79,12 @@ async def channel_button_refused(query: CallbackQuery, callback_answer: Callback
 
 async def admins_only(message: Message) -> None:
     await message.answer(_("Sorry, this command is for the bot's admins."))
+
+
+async def target_chat(
+    query: CallbackQuery, chat: int, subscriptions: SubscriptionService, answer: CallbackAnswer
+) -> int | None:
+    return await _target(query, chat, subscriptions, answer)
 
 
 async def _target(
@@ -107,9 +119,44 @@ async def subscribe_command(
     )
 
 
+class InForumTopic(Filter):
+    """A message sent inside a topic of a forum group."""
+
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.chat.is_forum and message.is_topic_message and message.message_thread_id)
+
+
+async def subscribe_topic(
+    message: Message, subscriptions: SubscriptionService, state: FSMContext, i18n: I18n
+) -> None:
+    """/subscribe inside a forum topic, by an admin: that topic gets the digests (the bot's right to write in
+    the group checked as for a channel)."""
+    await state.clear()
+    assert message.from_user is not None and message.message_thread_id is not None
+    title = _("{group}, topic #{topic}").format(
+        group=message.chat.title or "", topic=message.message_thread_id
+    )
+    try:
+        _check, sub = await subscriptions.connect_topic(
+            message.chat.id, message.message_thread_id, title, message.from_user.id, i18n.current_locale
+        )
+    except ChannelRefused as refused:
+        await message.answer(views.channel_problem_text(refused.check))
+        return
+    text = _("✅ Digests will come into this topic. How often?")
+    await message.answer(text, reply_markup=kb.frequency_keyboard(sub.chat_id, True, sub.frequency))
+
+
+async def subscribe_topic_refused(message: Message) -> None:
+    await message.answer(_("Only the bot's admins can set up digests for a topic of this group."))
+
+
 async def subscribe_elsewhere(message: Message) -> None:
     await message.answer(
-        _("Digests for you are set up in a private chat with me. Channels: an admin uses /channel add.")
+        _(
+            "Digests for you are set up in a private chat with me. Channels: an admin uses /channel add; a "
+            "topic of a forum group: an admin sends /subscribe inside that topic."
+        )
     )
 
 
@@ -184,7 +231,9 @@ async def choose_time(
         return
     if not callback_data.value:
         await ask_typed(state, SubscriptionInput.time, callback_data.chat, callback_data.wizard)
-        await edit_or_send(query, _("Send the time as HH:MM, for example 07:30."))
+        await edit_or_send(
+            query, _("Send the time as HH:MM, for example 07:30."), kb.cancel_keyboard(callback_data.chat)
+        )
         return
     local_time = parse_local_time(callback_data.value[:2] + ":" + callback_data.value[2:])
     sub = await subscriptions.set_time(target, local_time) if local_time else None
@@ -211,8 +260,10 @@ async def choose_zone(
         await edit_or_send(
             query,
             _(
-                "Send a time zone: a city or IANA name (Asia/Almaty, Europe/Berlin) or an offset (UTC+5, -03:00)."
+                "Send a time zone: a city (Астана, Алматы, Ақтөбе, Москва), a zone name (Asia/Almaty) or an "
+                "offset (UTC+5, -03:00)."
             ),
+            kb.cancel_keyboard(callback_data.chat),
         )
         return
     sub = await subscriptions.set_timezone(target, COMMON_ZONES[callback_data.index])
@@ -238,7 +289,11 @@ async def choose_topic(
         return
     if callback_data.action is TopicAction.TYPE:
         await ask_typed(state, SubscriptionInput.topic, callback_data.chat, callback_data.wizard)
-        await edit_or_send(query, _("Send the keywords, for example: криптовалюта, -реклама"))
+        await edit_or_send(
+            query,
+            _("Send the keywords, for example: криптовалюта, -реклама"),
+            kb.cancel_keyboard(callback_data.chat),
+        )
         return
     if callback_data.action is TopicAction.ALL:
         sub = await subscriptions.set_topic(target, "")
@@ -302,12 +357,16 @@ async def settings_button(
     callback_data: SubMenu,
     callback_answer: CallbackAnswer,
     subscriptions: SubscriptionService,
+    state: FSMContext,
     i18n: I18n,
 ) -> None:
     target = await _target(query, callback_data.chat, subscriptions, callback_answer)
     if target is None:
         return
     action, chat = callback_data.action, callback_data.chat
+    # Any settings button leaves a question that waited for a typed answer (it is also its "Cancel").
+    if await state.get_state() in SubscriptionInput.__all_states_names__:
+        await state.clear()
     if action is SubAction.UNSUBSCRIBE:
         if chat and await subscriptions.disconnect_channel(target, query.from_user.id):
             await edit_or_send(query, _("The channel is disconnected: no more digests there."))

@@ -14,6 +14,7 @@ class SubscriptionInput(StatesGroup):
     zone = State()
     topic = State()
     channel = State()
+    quiet = State()
 
 
 class Step(StrEnum):

@@ -1,34 +1,50 @@
-"""Typed answers of the settings dialog: a time, a time zone, the topic's keywords."""
+"""Typed answers of the settings dialog: a time, a time zone, the topic's keywords, quiet hours.
+
+A wrong answer is explained and the dialog stays where it is, so the next message is taken as the answer
+(never as a search); /cancel or the button under the question leaves it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from aiogram import Router, html
-from aiogram.filters import StateFilter
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.digests.schedule import parse_local_time, parse_timezone
 from bot.digests.subscriptions import Subscription, SubscriptionService
+from bot.digests.times import parse_local_time, parse_timezone
 from bot.search import parse_query
-from handlers.filters import PlainText, PrivateChat
+from handlers.filters import PlainText
+from handlers.subscriptions import keyboards as kb
 from handlers.subscriptions import views
 from handlers.subscriptions.states import Step, SubscriptionInput
 from handlers.ui.render import short
+
+_RANGE = re.compile(r"^\s*(.+?)\s*(?:[-–—]|до|to)\s*(.+?)\s*$", re.IGNORECASE)
+_TYPED_STATES = (
+    SubscriptionInput.time,
+    SubscriptionInput.zone,
+    SubscriptionInput.topic,
+    SubscriptionInput.quiet,
+    SubscriptionInput.channel,
+)
 
 
 def make_router() -> Router:
     router = Router(name=__name__)
     # The state first (most messages are in none); StateFilter, not the bare State, which aiogram would run
-    # in a worker thread as a synchronous filter.
-    typed = (PlainText(), PrivateChat())
-    router.message.register(typed_time, StateFilter(SubscriptionInput.time), *typed)
-    router.message.register(typed_zone, StateFilter(SubscriptionInput.zone), *typed)
-    router.message.register(typed_topic, StateFilter(SubscriptionInput.topic), *typed)
+    # in a worker thread as a synchronous filter. Not only in private chats: a forum topic's digest is set up
+    # in the group (the state belongs to that person in that chat).
+    router.message.register(cancel_typed, StateFilter(*_TYPED_STATES), Command("cancel"))
+    router.message.register(typed_time, StateFilter(SubscriptionInput.time), PlainText())
+    router.message.register(typed_zone, StateFilter(SubscriptionInput.zone), PlainText())
+    router.message.register(typed_topic, StateFilter(SubscriptionInput.topic), PlainText())
+    router.message.register(typed_quiet, StateFilter(SubscriptionInput.quiet), PlainText())
     return router
 
 
@@ -37,6 +53,11 @@ async def ask_typed(state: FSMContext, step: State, chat: int, wizard: bool) -> 
     only ever for an admin: only an admin's button press gets here with one)."""
     await state.set_state(step)
     await state.update_data(chat=chat, wizard=wizard)
+
+
+def _whose(message: Message, chat: int) -> int:
+    assert message.from_user is not None
+    return chat or message.from_user.id
 
 
 async def _typed_update(
@@ -49,15 +70,15 @@ async def _typed_update(
     apply: Callable[[int, str], Awaitable[Subscription | None]],
     next_step: Step,
 ) -> None:
-    """One typed answer of the settings flow: whose subscription, is the value usable, store it, go on."""
+    """One typed answer of the settings flow: whose subscription, is the value usable, store it, go on. A
+    value that is not usable is explained and the question stays open."""
     data = await state.get_data()
-    await state.clear()
     chat, wizard = int(data.get("chat", 0)), bool(data.get("wizard", False))
-    assert message.from_user is not None
     if value is None:
-        await message.answer(refusal)
+        await message.answer(refusal, reply_markup=kb.cancel_keyboard(chat))
         return
-    sub = await apply(chat or message.from_user.id, value)
+    await state.clear()
+    sub = await apply(_whose(message, chat), value)
     if sub is None:
         await message.answer(_("You are not subscribed. /subscribe to start."))
         return
@@ -73,12 +94,18 @@ def _typed(message: Message) -> str:
     return html.quote(short(message.text or "", 40))
 
 
+def _or_cancel(text: str) -> str:
+    return text + "\n" + _("Send it again, or /cancel to leave this step.")
+
+
 async def typed_time(
     message: Message, state: FSMContext, subscriptions: SubscriptionService, i18n: I18n
 ) -> None:
-    refusal = _(
-        "«{text}» is not a time I understand; nothing changed. Press the button again and send it as HH:MM."
-    ).format(text=_typed(message))
+    refusal = _or_cancel(
+        _(
+            "«{text}» is not a time I understand: hours 0–23 and minutes 00–59, as HH:MM — for example 07:30."
+        ).format(text=_typed(message))
+    )
     value = parse_local_time(message.text or "")
     await _typed_update(
         message, state, i18n, subscriptions, value, refusal, subscriptions.set_time, Step.ZONE
@@ -88,9 +115,12 @@ async def typed_time(
 async def typed_zone(
     message: Message, state: FSMContext, subscriptions: SubscriptionService, i18n: I18n
 ) -> None:
-    refusal = _(
-        "I don't know the time zone «{text}»; nothing changed. Try a city (Almaty), Asia/Almaty or UTC+5."
-    ).format(text=_typed(message))
+    refusal = _or_cancel(
+        _(
+            "I don't know the time zone «{text}». Send a city (Астана, Алматы, Ақтөбе, Moscow), a zone name "
+            "(Asia/Almaty) or an offset (UTC+5, +6, GMT+5:30)."
+        ).format(text=_typed(message))
+    )
     value = parse_timezone(message.text or "")
     await _typed_update(
         message, state, i18n, subscriptions, value, refusal, subscriptions.set_timezone, Step.TOPIC
@@ -101,8 +131,55 @@ async def typed_topic(
     message: Message, state: FSMContext, subscriptions: SubscriptionService, i18n: I18n
 ) -> None:
     text = message.text or ""
-    refusal = _("There are no words in that; nothing changed. /settings to try again.")
+    refusal = _or_cancel(_("There are no words in that: send keywords, for example: криптовалюта, -реклама."))
     value = text if parse_query(text).items else None
     await _typed_update(
         message, state, i18n, subscriptions, value, refusal, subscriptions.set_topic, Step.DONE
     )
+
+
+def parse_quiet_hours(text: str) -> tuple[str, str] | None:
+    """ "22:00-07:00", "22–7", "23 до 8" → ("22:00", "07:00"); None for anything else."""
+    m = _RANGE.match(text)
+    if m is None:
+        return None
+    start, end = parse_local_time(m.group(1)), parse_local_time(m.group(2))
+    if start is None or end is None or start == end:
+        return None
+    return start, end
+
+
+async def typed_quiet(
+    message: Message, state: FSMContext, subscriptions: SubscriptionService, i18n: I18n
+) -> None:
+    data = await state.get_data()
+    chat = int(data.get("chat", 0))
+    hours = parse_quiet_hours(message.text or "")
+    if hours is None:
+        refusal = _or_cancel(
+            _("«{text}» is not a span of hours I understand: send it as 22:00-07:00.").format(
+                text=_typed(message)
+            )
+        )
+        await message.answer(refusal, reply_markup=kb.cancel_keyboard(chat))
+        return
+    await state.clear()
+    sub = await subscriptions.set_quiet_hours(_whose(message, chat), *hours)
+    if sub is None:
+        await message.answer(_("You are not subscribed. /subscribe to start."))
+        return
+    text, markup = views.settings_screen(sub, i18n.current_locale, subscriptions.now())
+    await message.answer(text, reply_markup=markup)
+
+
+async def cancel_typed(
+    message: Message, state: FSMContext, subscriptions: SubscriptionService, i18n: I18n
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    sub = await subscriptions.get_active(_whose(message, int(data.get("chat", 0))))
+    if sub is None:
+        await message.answer(_("Cancelled: nothing changed."))
+        return
+    text, markup = views.settings_screen(sub, i18n.current_locale, subscriptions.now())
+    await message.answer(_("Cancelled: nothing changed.") + "\n\n" + text, reply_markup=markup)

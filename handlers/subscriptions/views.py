@@ -14,8 +14,8 @@ from babel.dates import format_datetime, get_day_names
 
 from bot.digests.channels import ChannelCheck, ChannelProblem
 from bot.digests.ledger import Unknown
-from bot.digests.schedule import zone
 from bot.digests.subscriptions import Frequency, Kind, Subscription
+from bot.digests.times import zone
 from handlers.subscriptions import keyboards as kb
 from handlers.subscriptions.states import Step
 
@@ -47,12 +47,42 @@ def describe(sub: Subscription, locale: str, now: datetime) -> str:
         lines.append(_("Topic: «{topic}»").format(topic=html.quote(sub.filter_query)))
     else:
         lines.append(_("Topic: all news"))
+    lines.append(options_text(sub))
     if sub.paused:
         lines.append(_("⏸ Paused. /resume to continue."))
     elif sub.next_due is not None:
         when = format_datetime(sub.next_due.astimezone(zone(sub.timezone)), "d MMMM, HH:mm", locale=locale)
         lines.append(_("Next digest: {when}").format(when=when))
     return "\n".join(lines)
+
+
+def quiet_text(sub: Subscription) -> str:
+    if sub.quiet_from and sub.quiet_to:
+        return _("quiet hours {start}–{end}").format(start=sub.quiet_from, end=sub.quiet_to)
+    return _("no quiet hours")
+
+
+def options_text(sub: Subscription) -> str:
+    """ "Headlines only · link previews off · silent · quiet hours 22:00–07:00" """
+    parts = [
+        _("headlines only") if sub.headlines_only else _("with summaries"),
+        _("link previews on") if sub.link_previews else _("link previews off"),
+        _("silent") if sub.silent else _("with a notification"),
+        quiet_text(sub),
+    ]
+    return _("Delivery: {options}").format(options=" · ".join(parts))
+
+
+def quiet_screen(sub: Subscription) -> Screen:
+    text = "\n".join(
+        [
+            _("🌙 Quiet hours: a digest due during them comes when they end. Now: {now}.").format(
+                now=quiet_text(sub)
+            ),
+            _("Choose, or type your own as 22:00-07:00."),
+        ]
+    )
+    return text, kb.quiet_keyboard(sub, chat_arg(sub))
 
 
 def settings_screen(sub: Subscription, locale: str, now: datetime) -> Screen:
@@ -184,6 +214,26 @@ def channel_list_screen(channels: Sequence[Subscription], locale: str, now: date
 
 
 # -- /digest ----------------------------------------------------------------------------------------------
+
+
+def nothing_to_send(sub: Subscription, who: str, *, sent: bool) -> str:
+    """Why a digest would be (or was) empty. "Nothing new since the last digest" only when there was one."""
+    if sub.last_digest_at is not None:
+        if sent:
+            return _("Nothing new for {name} since its last digest: nothing sent.").format(name=who)
+        return _("Nothing new for {name} since its last digest: it would get no message.").format(name=who)
+    if sub.filter_query:
+        topic = html.quote(sub.filter_query)
+        if sent:
+            return _("Nothing matches the topic «{topic}» of {name} yet: nothing sent.").format(
+                topic=topic, name=who
+            )
+        return _("Nothing matches the topic «{topic}» of {name} yet: it would get no message.").format(
+            topic=topic, name=who
+        )
+    if sent:
+        return _("There are no texts for {name} yet: nothing sent.").format(name=who)
+    return _("There are no texts for {name} yet: it would get no message.").format(name=who)
 
 
 def digest_help() -> str:

@@ -56,8 +56,10 @@ def search_header(result: SearchResult, page: int, pages: int) -> list[str]:
         lines.append(
             _("Showing results for «{query}».").format(query=html.bold(html.quote(result.corrected_query)))
         )
+    if result.missing:
+        lines.append(_missing(result))
     if result.partial:
-        lines.append(_("No text has all of these words; here are the closest matches."))
+        lines.append(_("Texts marked ≈ have only some of the words; those with all of them come first."))
     if result.ordering is Ordering.RECENT:
         lines.append(_("These words are in most texts, so the newest come first."))
     if pages > 1:
@@ -69,15 +71,25 @@ def search_results(result: SearchResult, page: int, locale: str) -> str:
     parts = ["\n".join(search_header(result, page, pages(result.total)))]
     for n, hit in enumerate(result.hits, start=1 + page * PAGE_SIZE):
         doc = hit.document
+        mark = "≈ " if hit.partial else ""
         parts.append(
-            f"{n}. {html.bold(html.quote(short(doc.title, TITLE_CHARS)))}\n"
+            f"{n}. {mark}{html.bold(html.quote(short(doc.title, TITLE_CHARS)))}\n"
             f"{source_line(doc, locale)}\n{hit.snippet}"
         )
     return fit("\n\n".join(parts))
 
 
+def _missing(result: SearchResult) -> str:
+    words = ", ".join(f"«{html.quote(short(w, 40))}»" for w in result.missing)
+    return ngettext(
+        "No text has the word {words}.", "No text has the words {words}.", len(result.missing)
+    ).format(words=words)
+
+
 def nothing_found(result: SearchResult) -> str:
     text = _("Nothing found for «{query}».").format(query=html.quote(short(result.query, 80)))
+    if result.missing:
+        text = f"{text} {_missing(result)}"
     hint = _("Try other words, fewer words, or a shorter form: «крипто*» finds every word that starts so.")
     return f"{text}\n{hint}"
 

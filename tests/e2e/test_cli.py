@@ -69,7 +69,8 @@ def inputs(tmp_path: Path) -> Path:
 def test_ingest_search_summary_stories_stats(tmp_path: Path, inputs: Path) -> None:
     db = tmp_path / "cli.db"
     result = run_bot("ingest", str(inputs), "--json", db=db)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # some items were refused
+    assert "failed 3" in result.stderr  # the summary; stdout is only JSON
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert {"id", "url", "status", "reason"} <= set(rows[0])
     by_status: dict[str, list[dict[str, object]]] = {}
@@ -82,8 +83,16 @@ def test_ingest_search_summary_stories_stats(tmp_path: Path, inputs: Path) -> No
     assert any(r["url"] == "https://example.kz/council" for r in by_status["added"])
 
     human = run_bot("ingest", str(inputs), db=db)
-    assert "duplicates 4" in human.stdout
-    assert "failed 3" in human.stdout
+    assert human.returncode == 1
+    lines = human.stdout.strip().splitlines()
+    # One line per item not saved, each naming it and why, then the summary.
+    assert sorted(line.split(": ")[1] for line in lines[:-1]) == ["feed.jsonl:2", "feed.jsonl:3", "image.png"]
+    assert all(line.startswith("failed: ") for line in lines[:-1])
+    assert "line 2: not valid JSON" in lines[0] + lines[1] + lines[2]
+    assert lines[-1].startswith("added 0, ")
+    assert "duplicates 4" in lines[-1]
+    assert "failed 3" in lines[-1]
+    assert "Traceback" not in human.stdout + human.stderr
 
     found = json.loads(run_bot("search", "криптовалютой", "--json", db=db).stdout)
     assert found
@@ -97,11 +106,66 @@ def test_ingest_search_summary_stories_stats(tmp_path: Path, inputs: Path) -> No
     stories = json.loads(run_bot("stories", "--json", db=db).stdout)
     assert stories
     assert {"title", "summary", "documents"} <= set(stories[0])
-    assert {"id", "url"} <= set(stories[0]["documents"][0])
+    assert {"id", "url", "title"} <= set(stories[0]["documents"][0])
+    # In the terminal too, each document of a story is named by its title, not a bare id.
+    listed = run_bot("stories", db=db).stdout
+    for story in stories:
+        for doc in story["documents"]:
+            assert f"[{doc['id']}] {doc['title']}" in listed
 
     stats = run_bot("stats", db=db)
     assert "documents: 3" in stats.stdout
     assert "ru 3" in stats.stdout
+
+
+def test_ingest_exits_zero_only_when_every_item_was_stored(tmp_path: Path) -> None:
+    folder = tmp_path / "good"
+    folder.mkdir()
+    (folder / "decree.txt").write_text(DECREE, encoding="utf-8")
+    (folder / "council.txt").write_text(COUNCIL, encoding="utf-8")
+    db = tmp_path / "ok.db"
+    first = run_bot("ingest", str(folder), db=db)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.strip().splitlines() == [
+        "added 2, near-duplicates 0 (kept, linked), duplicates 0 (skipped), failed 0"
+    ]
+    # Already stored is not a failure.
+    again = run_bot("ingest", str(folder), db=db)
+    assert again.returncode == 0
+    assert "duplicates 2 (skipped), failed 0" in again.stdout
+
+
+def test_folder_ingest_stays_inside_the_folder_unless_told(tmp_path: Path) -> None:
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.txt").write_text(CRYPTO, encoding="utf-8")
+    (outside / "more.txt").write_text(COUNCIL, encoding="utf-8")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "decree.txt").write_text(DECREE, encoding="utf-8")
+    (folder / "link.txt").symlink_to(outside / "secret.txt")
+    (folder / "linked-folder").symlink_to(outside, target_is_directory=True)
+    (folder / "same.txt").symlink_to(folder / "decree.txt")  # inside: fine, and a duplicate
+    db = tmp_path / "links.db"
+
+    refused = run_bot("ingest", str(folder), db=db)
+    assert refused.returncode == 1
+    lines = refused.stdout.strip().splitlines()
+    assert lines[:-1] == [
+        f"failed: link.txt: a symbolic link to {outside / 'secret.txt'}, outside the folder: skipped "
+        "(--follow-symlinks reads it)",
+        f"failed: linked-folder: a symbolic link to {outside}, outside the folder: skipped "
+        "(--follow-symlinks reads it)",
+    ]
+    assert lines[-1] == "added 1, near-duplicates 0 (kept, linked), duplicates 1 (skipped), failed 2"
+    assert run_bot("search", "песочница", db=db).stdout.strip() == "Nothing found."
+
+    followed = run_bot("ingest", str(folder), "--follow-symlinks", db=db)
+    assert followed.returncode == 0, followed.stdout
+    # The linked file and the linked folder's two files: the secret twice (once a duplicate), and more.
+    assert followed.stdout.strip() == (
+        "added 2, near-duplicates 0 (kept, linked), duplicates 3 (skipped), failed 0"
+    )
 
 
 async def test_the_bot_stops_cleanly_on_sigterm(tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 """The storage contract: every backend runs the same tests through the `backend` fixture.
 
-A backend is built from a location by `storage.backend.open_backend`; to run the suite against another
-one (PostgreSQL), add its name to BACKENDS and how to make an empty database of it to `_location`.
+A backend is built from a location by `storage.backend.open_backend`. "sqlite" gets a file in the
+test's folder; "postgres" a fresh schema, dropped after the test, of a database made for the run on the
+server of TEST_DATABASE_URL (default: the local one, postgresql://postgres@127.0.0.1:5432/postgres).
+Without a reachable server the postgres tests are skipped with the reason — or fail, with
+REQUIRE_SERVICES=1 (CI, where the server must be there).
 """
 
 from __future__ import annotations
@@ -14,23 +17,32 @@ import pytest
 
 from storage.backend import Backend, open_backend
 from storage.models import NewDocument
+from storage.postgres.scratch import scratch_schema
+from tests.storage.services import postgres_backend, postgres_database
 
-BACKENDS = ["sqlite"]
+__all__ = ["postgres_database"]  # the session fixture, for the tests of this folder
+
+BACKENDS = ["sqlite", "postgres"]
 
 
-def _location(name: str, tmp_path: Path) -> str:
-    if name == "sqlite":
-        return f"sqlite:///{tmp_path / 'contract.db'}"
-    raise NotImplementedError(name)
+@pytest.fixture
+async def postgres_url(postgres_database: str) -> AsyncIterator[str]:
+    """A fresh, empty schema of the run's database (not opened), dropped after the test."""
+    async with scratch_schema(postgres_database) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    opened = await open_backend(_location(request.param, tmp_path))
-    try:
+    if request.param == "sqlite":
+        opened = await open_backend(f"sqlite:///{tmp_path / 'contract.db'}")
+        try:
+            yield opened
+        finally:
+            await opened.close()
+        return
+    async with postgres_backend(request) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 def new_document(

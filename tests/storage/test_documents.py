@@ -211,6 +211,9 @@ async def test_the_bin_deletes_whole_and_restores_whole(backend: Backend) -> Non
     assert copy_doc is not None and copy_doc.duplicate_of is None, "the copy no longer points at it"
 
     since = datetime.now(UTC) - timedelta(minutes=5)
+    assert await docs.last_in_bin(1, since) == before, "what the admin's undo would bring back"
+    assert await docs.last_in_bin(2, since) is None, "another admin's deletion"
+    assert await docs.last_in_bin(1, datetime.now(UTC) + timedelta(minutes=5)) is None, "too late"
     assert await docs.restore_from_bin(original, datetime.now(UTC) + timedelta(minutes=5)) is None, "too late"
     restored = await docs.restore_from_bin(original, since)
     assert restored == original, "the old id comes back when it is free"
@@ -226,6 +229,7 @@ async def test_the_bin_deletes_whole_and_restores_whole(backend: Backend) -> Non
     copy_doc = await docs.get(copy)
     assert copy_doc is not None and copy_doc.duplicate_of == original, "the copy's link is put back"
     assert await docs.restore_from_bin(original, since) is None, "the bin no longer has it"
+    assert await docs.last_in_bin(1, since) is None, "nothing left to undo"
 
 
 async def test_a_restore_is_refused_when_the_text_is_stored_again(backend: Backend) -> None:

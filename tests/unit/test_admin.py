@@ -304,6 +304,7 @@ def test_every_reason_has_its_sentence_in_every_language(i18n: I18n) -> None:
         UploadReason.READ_FAILED,
         UploadReason.NO_SUCH_PATH,
         UploadReason.EMPTY_FOLDER,
+        UploadReason.LINK_OUTSIDE,
     }
     params = {
         "ext": ".x", "supported": ".txt", "error": "EIO", "size": 3, "limit": 2, "chars": 1, "max": 2,

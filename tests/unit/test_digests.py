@@ -12,7 +12,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.corpus.ingest import Corpus, TextInput
 from bot.digests.builder import (
-    FIRST_DIGEST_DOCUMENTS,
+    FIRST_DIGEST_STORIES,
     DigestBuilder,
     DigestContent,
     DigestSource,
@@ -54,21 +54,49 @@ async def _ingest(corpus: Corpus, *texts: str, source_name: str | None = None) -
     return ids
 
 
-async def test_a_new_subscriber_starts_with_the_latest_few(corpus: Corpus, builder: DigestBuilder) -> None:
-    await _ingest(corpus, DECREE, CRYPTO, COUNCIL, AIRPORT, ENGLISH, KAZAKH, HTMLISH)
+async def test_a_new_subscriber_starts_with_the_newest_stories_by_publication_date(
+    corpus: Corpus, builder: DigestBuilder
+) -> None:
+    # Uploaded newest-published first: the texts uploaded last are the oldest news.
+    htmlish, airport, council, crypto, *_ = await _ingest(
+        corpus, HTMLISH, AIRPORT, COUNCIL, CRYPTO, DECREE, ENGLISH, KAZAKH
+    )
     start = await builder.start_cursor()
-    content = await builder.build(start, "", "ru")
-    assert content.considered == FIRST_DIGEST_DOCUMENTS
+    assert start == await builder.latest_id()  # nothing old counts as new...
+    content = await builder.build(start, "", "ru", first=True)  # ...but the first digest has the newest
+    assert len(content.stories) == FIRST_DIGEST_STORIES
+    published = [s.published for s in content.stories]
+    assert published == sorted(published, key=lambda d: d or date.min, reverse=True)
+    assert [s.sources[0].doc_id for s in content.stories[:4]] == [htmlish, airport, council, crypto]
     assert content.cursor_to == await builder.latest_id()
     # From the new cursor on, nothing is new: an empty digest (which is never sent).
     again = await builder.build(content.cursor_to, "", "ru")
     assert again.empty and again.cursor_to == content.cursor_to
     # A new text is the whole of the next digest.
-    (new_id,) = await _ingest(
-        corpus, COUNCIL.replace("первое", "второе") + " Дополнение про трамвай в Алатау."
-    )
+    (new_id,) = await _ingest(corpus, AIRPORT.replace("date 2025-12-05", "date 2026-03-01") + " Трамвай.")
     later = await builder.build(content.cursor_to, "", "ru")
-    assert [s.doc_id for story in later.stories for s in story.sources] == [new_id]
+    assert new_id in [s.doc_id for story in later.stories for s in story.sources]
+    assert crypto not in [s.doc_id for story in later.stories for s in story.sources]
+
+
+async def test_a_story_counts_all_its_reports(corpus: Corpus, builder: DigestBuilder) -> None:
+    decree = [
+        (STORIES / f"decree__{name}.txt").read_text(encoding="utf-8")
+        for name in ("alatau-times", "alatau-zhanalyqtary", "dala-news", "steppe-post", "zhetysu-info")
+    ]
+    reports = [(await _ingest(corpus, text, source_name=f"outlet{n}"))[0] for n, text in enumerate(decree)]
+    # Later uploads: most of the decree's reports are no longer among the five uploaded last.
+    await _ingest(corpus, CRYPTO, COUNCIL, AIRPORT)
+    content = await builder.build(await builder.start_cursor(), "", "ru", first=True)
+    (story,) = [s for s in content.stories if set(reports) & {src.doc_id for src in s.sources}]
+    assert {src.doc_id for src in story.sources} == set(reports)  # five reports: five sources
+    # A new report of it later: the next digest's story says all of them, the new one first.
+    cursor = content.cursor_to
+    (extra,) = await _ingest(corpus, decree[0].replace("date 2025-09-05", "date 2025-09-08") + " Дополнение.")
+    later = await builder.build(cursor, "", "ru")
+    (again,) = later.stories
+    if again.story_id is not None:
+        assert again.sources[0].doc_id == extra and len(again.sources) >= 6
 
 
 async def test_hidden_texts_stay_out(corpus: Corpus, builder: DigestBuilder) -> None:
@@ -233,6 +261,9 @@ def test_sources_are_links_and_text_is_escaped(english: None, i18n: I18n) -> Non
         'https://dala.kz/a?b=1&c="2"',
         "https://t.me/alatau_bot?start=doc_6",
         "https://t.me/alatau_bot?start=doc_7",
+        # The footer: the reader's settings and unsubscribing, as deep links.
+        "https://t.me/alatau_bot?start=sub_settings",
+        "https://t.me/alatau_bot?start=sub_stop",
     ]
     assert rendered.reply_markup is None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,11 +14,21 @@ from bot.clock import ManualClock
 from bot.corpus.ingest import Corpus, TextInput
 from bot.digests.builder import DigestBuilder, DigestContent
 from bot.digests.delivery import DeliveryEngine
-from bot.digests.schedule import DigestScheduler, next_due, parse_local_time, parse_timezone, utc_offset, zone
+from bot.digests.schedule import (
+    DigestScheduler,
+    due_after,
+    in_quiet_hours,
+    next_due,
+    parse_local_time,
+    parse_timezone,
+    utc_offset,
+    zone,
+)
 from bot.digests.sending import Outgoing
+from bot.digests.zones import CITIES, city_name
 from bot.search import SearchService
 from storage.deliveries import DeliveryRepository, Rendered
-from storage.subscriptions import Frequency, Kind, NewSubscription, SubscriptionRepository
+from storage.subscriptions import Frequency, Kind, NewSubscription, Subscription, SubscriptionRepository
 from tests.corpus_texts import AIRPORT, COUNCIL, CRYPTO, DECREE
 
 DAILY, WEEKLY = Frequency.DAILY, Frequency.WEEKLY
@@ -47,7 +58,24 @@ def utc(*args: int) -> datetime:
         ("UTC+14", "UTC+14:00"),
         ("UTC+15", None),
         ("+5:75", None),
+        # Cities of Kazakhstan and its neighbours, as people type them in Russian, Kazakh and English.
+        ("Астана", "Asia/Almaty"),
+        ("astana", "Asia/Almaty"),
+        ("Алматы", "Asia/Almaty"),
+        ("Ақтөбе", "Asia/Aqtobe"),
+        ("Актобе", "Asia/Aqtobe"),
+        ("Aktobe", "Asia/Aqtobe"),
+        ("Өскемен", "Asia/Almaty"),
+        ("Усть-Каменогорск", "Asia/Almaty"),
+        ("Уральск", "Asia/Oral"),
+        ("Мәскеу", "Europe/Moscow"),
+        ("москва", "Europe/Moscow"),
+        ("Бишкек", "Asia/Bishkek"),
+        ("Ташкент", "Asia/Tashkent"),
+        ("+6", "UTC+06:00"),
+        ("GMT+5:30", "UTC+05:30"),
         ("Mars/Olympus", None),
+        ("Мордор", None),
         ("../../etc/passwd", None),
         ("", None),
     ],
@@ -75,6 +103,10 @@ def test_fixed_offsets_and_labels() -> None:
         ("09.30", "09:30"),
         ("21h", "21:00"),
         ("0:05", "00:05"),
+        ("7.30", "07:30"),
+        ("07 30", "07:30"),
+        ("0730", "07:30"),
+        ("25:00", None),
         ("24:00", None),
         ("9:60", None),
         ("nine", None),
@@ -82,6 +114,40 @@ def test_fixed_offsets_and_labels() -> None:
 )
 def test_typed_times(typed: str, stored: str | None) -> None:
     assert parse_local_time(typed) == stored
+
+
+def test_zone_names_in_the_readers_language() -> None:
+    assert city_name("Asia/Almaty", "ru") == "Алматы"
+    assert city_name("Asia/Aqtobe", "kk") == "Ақтөбе"
+    assert city_name("Europe/Moscow", "en") == "Moscow"
+    assert city_name("Europe/Moscow", "kk") == "Мәскеу"
+    assert city_name("Antarctica/Troll", "ru") is None
+    for city in CITIES:
+        zone(city.zone)  # every curated zone exists
+
+
+def _sub(**changes: object) -> Subscription:
+    now = utc(2025, 11, 24)
+    base = Subscription(
+        id=1, chat_id=1, kind=Kind.PERSON, title="", added_by=None, language="ru", frequency=DAILY,
+        weekday=None, local_time="06:00", timezone="Asia/Almaty", filter_query="", paused=False, active=True,
+        inactive_reason=None, cursor=0, next_due=None, last_digest_at=None, created_at=now, updated_at=now,
+    )  # fmt: skip
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_digest_due_in_quiet_hours_comes_at_their_end() -> None:
+    after = utc(2025, 11, 24, 12)  # 17:00 in Almaty (UTC+5)
+    # 06:00 local is inside 22:00–07:00 (across midnight): it comes at 07:00 local, 02:00 UTC.
+    sub = _sub(quiet_from="22:00", quiet_to="07:00")
+    assert due_after(sub, after) == utc(2025, 11, 25, 2)
+    assert in_quiet_hours(sub, utc(2025, 11, 24, 20)) and not in_quiet_hours(sub, utc(2025, 11, 24, 2))
+    # Outside them nothing moves; without them neither.
+    assert due_after(_sub(quiet_from="00:00", quiet_to="05:00"), after) == utc(2025, 11, 25, 1)
+    assert due_after(_sub(), after) == utc(2025, 11, 25, 1)
+    # Within a day: 13:00–15:00 holds a 14:00 digest until 15:00.
+    midday = _sub(local_time="14:00", quiet_from="13:00", quiet_to="15:00")
+    assert due_after(midday, after) == utc(2025, 11, 25, 10)
 
 
 # -- slots -------------------------------------------------------------------------------------------------
@@ -252,6 +318,8 @@ async def test_nothing_new_means_no_message_but_the_schedule_moves_on(corpus: Co
             )
         ]
     )
+    # It has had a digest before (a new subscriber's first digest has the newest stories whatever its cursor).
+    await corpus.db.write("UPDATE subscriptions SET last_digest_at = '2025-11-23T04:00:00+00:00'")
     report = await scheduler.tick()
     assert (report.due, report.queued, report.empty) == (1, 0, 1)
     assert await scheduler.deliveries.for_chat(502) == []

@@ -48,6 +48,14 @@ class Limits:
     # A renamed non-JSONL file would otherwise produce one failure per line; past this many the rest
     # are counted in a single summary failure.
     max_line_failures: int = 100
+    # A whole archive deflating more than this is repeated content made to cost work, even when each member
+    # stays under the per-member ratio (text deflates 3-10 times, Word's XML 10-20).
+    max_archive_ratio: float = 40.0
+    # Word's XML: a real document of `max_text_chars` characters takes a few megabytes and elements.
+    max_docx_xml_bytes: int = 32 * 1024 * 1024
+    max_docx_elements: int = 1_000_000
+    # Wall time a file may take to read (in the bot's extraction worker), after which the worker is killed.
+    max_extract_seconds: float = 30.0
 
 
 DEFAULT_LIMITS = Limits()
@@ -105,3 +113,18 @@ def _clean_meta(value: str | None) -> str | None:
         return None
     value = " ".join(value.split())
     return value or None
+
+
+def without_html_comments(text: str) -> str:
+    """HTML comments removed; an unclosed one runs to the end. A scan, since `<!--.*?-->` rescans to the
+    end from every `<!--` when none closes."""
+    parts: list[str] = []
+    position = 0
+    while (start := text.find("<!--", position)) != -1:
+        parts.append(text[position:start])
+        end = text.find("-->", start + 4)
+        if end == -1:
+            return "".join(parts)
+        position = end + 3
+    parts.append(text[position:])
+    return "".join(parts)

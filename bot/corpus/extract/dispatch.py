@@ -50,15 +50,22 @@ def extract_bytes(
     return _extract(name, name, data, limits, nested=False)
 
 
-def extract_path(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawItem | ExtractFailure]:
+def extract_path(
+    path: Path, limits: Limits = DEFAULT_LIMITS, *, follow_symlinks: bool = False
+) -> Iterator[RawItem | ExtractFailure]:
     """Items of a file, or of every file under a folder (recursively, in sorted order, hidden ones skipped).
 
-    Sources of files found in a folder are their paths relative to that folder.
+    Sources of files found in a folder are their paths relative to that folder. A folder's symbolic links
+    are followed only where they stay inside it: a link to a file or folder outside is refused
+    (LINK_OUTSIDE), unless `follow_symlinks` (then linked folders are walked too, each real folder once).
     """
     if path.is_dir():
         empty = True
-        for file_path, relative in _walk_folder(path):
+        for file_path, relative in _walk_folder(path, follow_symlinks):
             empty = False
+            if isinstance(file_path, UploadError):
+                yield ExtractFailure(relative, file_path)
+                continue
             yield from _extract_file(file_path, relative, limits)
         if empty:
             yield ExtractFailure(str(path), UploadError(UploadReason.EMPTY_FOLDER))
@@ -68,17 +75,41 @@ def extract_path(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawIte
         yield ExtractFailure(str(path), UploadError(UploadReason.NO_SUCH_PATH))
 
 
-def _walk_folder(root: Path) -> Iterator[tuple[Path, str]]:
-    found: list[tuple[str, Path]] = []
-    # os.walk rather than rglob: it does not follow symlinked folders, so a link loop cannot recurse forever.
-    for dir_name, sub_dirs, file_names in os.walk(root):
-        sub_dirs[:] = [d for d in sub_dirs if not is_skipped_name(d)]
+def _walk_folder(root: Path, follow_symlinks: bool = False) -> Iterator[tuple[Path | UploadError, str]]:
+    found: list[tuple[str, Path | UploadError]] = []
+    real_root = root.resolve()
+    visited = {real_root}
+    # os.walk rather than rglob; linked folders are walked only when asked, and each real folder once, so a
+    # link loop cannot recurse forever.
+    for dir_name, sub_dirs, file_names in os.walk(root, followlinks=follow_symlinks):
+        kept = []
+        for d in sub_dirs:
+            if is_skipped_name(d):
+                continue
+            sub = Path(dir_name, d)
+            if sub.is_symlink():
+                real = sub.resolve()
+                if not follow_symlinks:
+                    if not real.is_relative_to(real_root):
+                        found.append((sub.relative_to(root).as_posix(), _outside(sub)))
+                    continue  # a link inside the folder: its files are found at their real place
+                if real in visited:
+                    continue
+                visited.add(real)
+            kept.append(d)
+        sub_dirs[:] = kept
         for file_name in file_names:
             if not is_skipped_name(file_name):
                 file_path = Path(dir_name, file_name)
-                found.append((file_path.relative_to(root).as_posix(), file_path))
-    for relative, file_path in sorted(found):
-        yield file_path, relative
+                relative = file_path.relative_to(root).as_posix()
+                outside = not follow_symlinks and not file_path.resolve().is_relative_to(real_root)
+                found.append((relative, _outside(file_path) if outside else file_path))
+    for relative, entry in sorted(found, key=lambda pair: pair[0]):
+        yield entry, relative
+
+
+def _outside(link: Path) -> UploadError:
+    return UploadError(UploadReason.LINK_OUTSIDE, path=str(link.resolve()))
 
 
 def _extract_file(path: Path, source: str, limits: Limits) -> Iterator[RawItem | ExtractFailure]:

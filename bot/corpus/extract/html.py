@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 
 from bot.corpus.errors import UploadError, UploadReason
-from bot.corpus.extract.base import ExtractFailure, Limits, RawItem, make_item
+from bot.corpus.extract.base import ExtractFailure, Limits, RawItem, make_item, without_html_comments
 from bot.corpus.extract.decode import decode_html
 
 # Page chrome and non-text content, dropped with everything inside.
@@ -24,6 +24,10 @@ _HTML_VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 )
 _HTML_SPACE_RE = re.compile(r"[ \t\n\r\f]+")  # ASCII only: a no-break space in "2026 г." is meaningful
+# A `<` whose tag never closes before the next `<`. Python's HTMLParser rescans the rest of the input from
+# each of them (20 KB of "<a " took 17 s), so past a few, where no real page goes, they are escaped as text.
+_UNCLOSED_LT_RE = re.compile(r"<(?=[^<>]*(?:<|$))")
+_UNCLOSED_LT_TOLERATED = 100
 
 
 class _HTMLText(HTMLParser):
@@ -31,6 +35,8 @@ class _HTMLText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipped: list[str] = []
+        # How many of each skipped tag are open: `tag in self.skipped` would scan a deep stack per end tag.
+        self.open_skipped: dict[str, int] = {}
         self.pre_depth = 0
         self.title_parts: list[str] | None = None
         self.title: str | None = None
@@ -48,6 +54,7 @@ class _HTMLText(HTMLParser):
         attributes = {name: value or "" for name, value in attrs}
         if tag in _HTML_SKIPPED:
             self.skipped.append(tag)
+            self.open_skipped[tag] = self.open_skipped.get(tag, 0) + 1
         elif tag == "meta":
             key = (
                 attributes.get("property") or attributes.get("name") or attributes.get("itemprop") or ""
@@ -81,10 +88,11 @@ class _HTMLText(HTMLParser):
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.skipped:
+        if self.open_skipped.get(tag):
             # Closes the innermost open one, along with anything left unclosed inside it.
-            index = len(self.skipped) - 1 - self.skipped[::-1].index(tag)
-            del self.skipped[index:]
+            while (closed := self.skipped.pop()) != tag:
+                self.open_skipped[closed] -= 1
+            self.open_skipped[tag] -= 1
         elif tag == "title" and self.title_parts is not None:
             self._end_title()
         elif tag == "h1" and self.h1_parts is not None:
@@ -133,10 +141,22 @@ class _HTMLText(HTMLParser):
         return title or self.h1_chrome
 
 
+def _tamed(page: str) -> str:
+    """The page without comments (they give no text) and, when it has many, with unclosed `<` escaped:
+    both are what makes HTMLParser's time grow with the square of the input."""
+    page = without_html_comments(page)
+    unclosed = 0
+    for _ in _UNCLOSED_LT_RE.finditer(page):
+        unclosed += 1
+        if unclosed > _UNCLOSED_LT_TOLERATED:
+            return _UNCLOSED_LT_RE.sub("&lt;", page)
+    return page
+
+
 def extract_html(source: str, data: bytes, limits: Limits) -> RawItem | ExtractFailure:
     parser = _HTMLText()
     try:
-        parser.feed(decode_html(data))
+        parser.feed(_tamed(decode_html(data)))
         parser.close()
     except AssertionError:
         # html.parser guards a few impossible states in malformed markup with asserts; treat as damage.

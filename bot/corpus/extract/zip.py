@@ -53,6 +53,10 @@ def zip_bomb(infos: list[zipfile.ZipInfo], limits: Limits) -> UploadError | None
             return UploadError(
                 UploadReason.ZIP_BOMB, name=info.filename, ratio=ratio, limit=limits.max_zip_unpacked_bytes
             )
+    # Many members each just under the ratio add up to the same work as one bomb.
+    packed = max(sum(info.compress_size for info in infos), 1)
+    if total >= limits.zip_ratio_min_bytes and total > limits.max_archive_ratio * packed:
+        return UploadError(UploadReason.ZIP_RATIO, ratio=total // packed, limit=int(limits.max_archive_ratio))
     return None
 
 

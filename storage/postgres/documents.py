@@ -1,0 +1,526 @@
+"""Documents on PostgreSQL: the same contract as storage.documents (SQLite), search in storage.postgres.search."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from storage.models import CorpusStats, Document, FeatureRow, NewDocument, RestoreConflict
+from storage.postgres.db import PostgresDatabase
+from storage.postgres.fulltext import IndexRow, index_row
+from storage.postgres.rows import COLUMNS, now, to_document
+from storage.postgres.search import Search
+
+__all__ = ["DocumentRepository"]
+
+_VOCAB = (
+    "INSERT INTO vocab (word, freq) SELECT * FROM unnest($1::text[], $2::int[]) "
+    "ON CONFLICT (word) DO UPDATE SET freq = vocab.freq + excluded.freq"
+)
+
+
+class DocumentRepository(Search):
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+
+    # -- writing --------------------------------------------------------------------------------------
+
+    async def add(self, doc: NewDocument) -> int:
+        """Insert a document with its index rows, atomically; inside a transaction in a savepoint, so that
+        a refused insert (the same text twice) leaves the transaction usable, as on SQLite."""
+        stamp = now()
+        async with self.db.savepoint():
+            # The totals first (see _index), even before the document: its insert may wait for another
+            # transaction storing the same text, which must not be waiting for us.
+            row = index_row(doc.title_terms, doc.body_terms)
+            await self._count(row)
+            doc_id = int(
+                await self.db.fetchval(
+                    "INSERT INTO documents (title, text, url, source_name, published, lang, content_hash, "
+                    "duplicate_of, story_id, hidden, created_at, updated_at) "
+                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,false,$10,$10) RETURNING id",
+                    doc.title,
+                    doc.text,
+                    doc.url,
+                    doc.source_name,
+                    doc.published,
+                    doc.lang,
+                    doc.content_hash,
+                    doc.duplicate_of,
+                    doc.story_id,
+                    stamp,
+                )
+            )
+            if doc.story_id is None:
+                await self.db.execute("UPDATE documents SET story_id = id WHERE id = $1", doc_id)
+            await self._index(doc_id, doc.title_terms, doc.body_terms, counted=row)
+            await self._features(doc_id, doc.minhash, doc.fingerprint, list(enumerate(doc.bands)))
+            await self._story_keys(
+                doc_id, [(k, doc.published.isoformat() if doc.published else "") for k in doc.story_keys]
+            )
+            if doc.words:
+                await self._add_words(Counter(doc.words))
+        return doc_id
+
+    async def _features(
+        self, doc_id: int, minhash: bytes, fingerprint: str, bands: list[tuple[int, int]]
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO doc_features (doc_id, minhash, fingerprint) VALUES ($1, $2, $3)",
+            doc_id,
+            minhash,
+            fingerprint,
+        )
+        if bands:
+            await self.db.execute(
+                "INSERT INTO doc_bands (band, hash, doc_id) SELECT b, h, $3 FROM unnest($1::int[], $2::bigint[]) "
+                "AS t(b, h) ON CONFLICT DO NOTHING",
+                [b for b, _ in bands],
+                [h for _, h in bands],
+                doc_id,
+            )
+
+    async def _story_keys(self, doc_id: int, keys: list[tuple[str, str]]) -> None:
+        if keys:
+            await self.db.execute(
+                "INSERT INTO story_keys (key, published, doc_id) SELECT k, p, $3 "
+                "FROM unnest($1::text[], $2::text[]) AS t(k, p) ON CONFLICT DO NOTHING",
+                [k for k, _ in keys],
+                [p for _, p in keys],
+                doc_id,
+            )
+
+    async def _add_words(self, counts: Mapping[str, int]) -> None:
+        # Sorted: two processes adding the same words lock their rows in the same order (no deadlock).
+        items = sorted(counts.items())
+        await self.db.execute(_VOCAB, [w for w, _ in items], [n for _, n in items])
+
+    async def _count(self, row: IndexRow, sign: int = 1) -> None:
+        await self.db.execute(
+            "UPDATE index_totals SET docs = docs + $1, tokens = tokens + $2", sign, sign * row.length
+        )
+
+    async def _index(
+        self, doc_id: int, title_terms: str, body_terms: str, counted: IndexRow | None = None
+    ) -> None:
+        """The document's index row, its terms' document frequencies and the totals, in the caller's
+        transaction: a search never sees the one without the others.
+
+        The totals row is updated first: it is the one row every writer of the index locks, so writers of
+        other processes queue there until this transaction ends, before they hold any term's row — two
+        batches locking terms in different orders cannot deadlock."""
+        row = counted or index_row(title_terms, body_terms)
+        if counted is None:
+            await self._count(row)
+        await self.db.execute(
+            "INSERT INTO doc_index (doc_id, title_terms, body_terms, tsv, tf, length) "
+            "VALUES ($1, $2, $3, $4::text::tsvector, $5::text::jsonb, $6)",
+            doc_id,
+            title_terms,
+            body_terms,
+            row.tsv,
+            row.tf,
+            row.length,
+        )
+        if row.terms:
+            await self.db.execute(
+                "INSERT INTO doc_terms (term, docs) SELECT t, 1 FROM unnest($1::text[]) AS t "
+                "ON CONFLICT (term) DO UPDATE SET docs = doc_terms.docs + 1",
+                list(row.terms),
+            )
+
+    async def _unindex(self, doc_id: int) -> tuple[str, str] | None:
+        """Take a document out of the index; its (title, body) terms, or None when it was not in it."""
+        found = await self.db.write(
+            "DELETE FROM doc_index WHERE doc_id = $1 RETURNING title_terms, body_terms, tf, length", doc_id
+        )
+        if not found:
+            return None
+        # The totals first, as in _index: the one lock every writer of the index queues on.
+        await self.db.execute(
+            "UPDATE index_totals SET docs = docs - 1, tokens = tokens - $1", found[0]["length"]
+        )
+        terms = sorted(json.loads(found[0]["tf"]))
+        if terms:
+            await self.db.execute("UPDATE doc_terms SET docs = docs - 1 WHERE term = ANY($1::text[])", terms)
+            await self.db.execute("DELETE FROM doc_terms WHERE term = ANY($1::text[]) AND docs <= 0", terms)
+        return found[0]["title_terms"], found[0]["body_terms"]
+
+    async def add_vocabulary(self, counts: Mapping[str, int]) -> None:
+        if counts:
+            await self._add_words(counts)
+
+    async def set_hidden(self, doc_id: int, hidden: bool, title_terms: str, body_terms: str) -> bool:
+        async with self.db.savepoint():
+            changed = await self.db.execute(
+                "UPDATE documents SET hidden = $1, updated_at = $2 WHERE id = $3 AND hidden != $1",
+                hidden,
+                now(),
+                doc_id,
+            )
+            if not changed:
+                return False
+            if hidden:
+                await self._unindex(doc_id)
+            else:
+                await self._index(doc_id, title_terms, body_terms)
+            return True
+
+    async def update_meta(
+        self,
+        doc_id: int,
+        *,
+        title: str | None = None,
+        title_terms: str | None = None,
+        published: date | None = None,
+        source_name: str | None = None,
+        url: str | None = None,
+    ) -> bool:
+        sets: list[str] = []
+        params: list[object] = []
+        for column, value in (
+            ("title", title),
+            ("published", published),
+            ("source_name", source_name),
+            ("url", url),
+        ):
+            if value is not None:
+                params.append(value)
+                sets.append(f"{column} = ${len(params)}")
+        if not sets:
+            return False
+        async with self.db.savepoint():
+            changed = await self.db.execute(
+                f"UPDATE documents SET {', '.join(sets)}, updated_at = ${len(params) + 1} "
+                f"WHERE id = ${len(params) + 2}",
+                *params,
+                now(),
+                doc_id,
+            )
+            if not changed:
+                return False
+            if title_terms is not None:
+                old = await self._unindex(doc_id)
+                if old is not None:
+                    await self._index(doc_id, title_terms, old[1])
+            return True
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    async def get(self, doc_id: int) -> Document | None:
+        row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM documents WHERE id = $1", doc_id)
+        return to_document(row) if row else None
+
+    async def by_hash(self, content_hash: str) -> Document | None:
+        row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM documents WHERE content_hash = $1", content_hash)
+        return to_document(row) if row else None
+
+    async def latest(
+        self, limit: int, offset: int = 0, include_hidden: bool = False, since: date | None = None
+    ) -> list[Document]:
+        where = ["true"]
+        params: list[object] = []
+        if not include_hidden:
+            where.append("NOT hidden")
+        if since is not None:
+            params.append(since)
+            where.append(f"published >= ${len(params)}")
+        n = len(params)
+        rows = await self.db.fetch(
+            f"SELECT {COLUMNS} FROM documents WHERE {' AND '.join(where)} "
+            f"ORDER BY published DESC NULLS LAST, id DESC LIMIT ${n + 1} OFFSET ${n + 2}",
+            *params,
+            limit,
+            offset,
+        )
+        return [to_document(r) for r in rows]
+
+    async def count(self, include_hidden: bool = False) -> int:
+        return await self.db.int_scalar(
+            "SELECT count(*) FROM documents" + ("" if include_hidden else " WHERE NOT hidden")
+        )
+
+    async def story_members(self, story_id: int, include_hidden: bool = False) -> list[Document]:
+        rows = await self.db.fetch(
+            f"SELECT {COLUMNS} FROM documents WHERE story_id = $1"
+            + ("" if include_hidden else " AND NOT hidden")
+            + " ORDER BY published DESC NULLS LAST, id DESC",
+            story_id,
+        )
+        return [to_document(r) for r in rows]
+
+    async def hidden(self, limit: int = 1000) -> list[Document]:
+        rows = await self.db.fetch(
+            f"SELECT {COLUMNS} FROM documents WHERE hidden ORDER BY id DESC LIMIT $1", limit
+        )
+        return [to_document(r) for r in rows]
+
+    async def stats(self) -> CorpusStats:
+        total = await self.db.int_scalar("SELECT count(*) FROM documents")
+        hidden = await self.db.int_scalar("SELECT count(*) FROM documents WHERE hidden")
+        langs = await self.db.fetch("SELECT lang, count(*) FROM documents GROUP BY lang ORDER BY 2 DESC")
+        months = await self.db.fetch(
+            "SELECT coalesce(to_char(published, 'YYYY-MM'), 'undated'), count(*) FROM documents "
+            "GROUP BY 1 ORDER BY 1"
+        )
+        sizes = await self.db.fetchrow(
+            "SELECT pg_total_relation_size('doc_index') + pg_total_relation_size('doc_terms'), "
+            "pg_database_size(current_database()), (SELECT count(*) FROM doc_terms)"
+        )
+        assert sizes is not None
+        return CorpusStats(
+            documents=total,
+            hidden=hidden,
+            by_language={r[0]: int(r[1]) for r in langs},
+            by_month={r[0]: int(r[1]) for r in months},
+            index_bytes=int(sizes[0]),
+            database_bytes=int(sizes[1]),
+            terms=int(sizes[2]),
+        )
+
+    # -- duplicates and stories -----------------------------------------------------------------------
+
+    async def band_candidates(self, bands: Sequence[int], limit: int = 50) -> list[int]:
+        if not bands:
+            return []
+        rows = await self.db.fetch(
+            "SELECT b.doc_id, count(*) AS shared FROM doc_bands b "
+            "JOIN unnest($1::int[], $2::bigint[]) AS q(band, hash) ON b.band = q.band AND b.hash = q.hash "
+            "GROUP BY b.doc_id ORDER BY shared DESC LIMIT $3",
+            list(range(len(bands))),
+            list(bands),
+            limit,
+        )
+        return [int(r[0]) for r in rows]
+
+    async def minhashes(self, ids: Sequence[int]) -> dict[int, bytes]:
+        if not ids:
+            return {}
+        rows = await self.db.fetch(
+            "SELECT doc_id, minhash FROM doc_features WHERE doc_id = ANY($1::bigint[])", list(ids)
+        )
+        return {int(r[0]): bytes(r[1]) for r in rows}
+
+    async def fingerprint(self, doc_id: int) -> dict[str, float]:
+        value = await self.db.fetchval("SELECT fingerprint FROM doc_features WHERE doc_id = $1", doc_id)
+        if not isinstance(value, str):
+            return {}
+        parsed = json.loads(value)
+        return {str(k): float(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
+
+    async def story_candidates(
+        self,
+        keys: Sequence[str],
+        start: date | None,
+        end: date | None,
+        limit: int,
+        per_key: int = 25,
+        min_shared: int = 1,
+    ) -> list[FeatureRow]:
+        """As on SQLite: each key contributes at most `per_key` documents of the window, most recent first."""
+        if not keys:
+            return []
+        # An undated text ('' as on SQLite) is compared with undated ones: the window '' .. ''.
+        bounds = ["", ""] if start is None or end is None else [start.isoformat(), end.isoformat()]
+        rows = await self.db.fetch(
+            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
+            "JOIN doc_features f ON f.doc_id = d.id JOIN ("
+            "SELECT c.doc_id, count(*) AS shared FROM unnest($1::text[]) AS q(key) CROSS JOIN LATERAL ("
+            "SELECT k.doc_id FROM story_keys k WHERE k.key = q.key AND k.published BETWEEN $2 AND $3 "
+            "ORDER BY k.published DESC LIMIT $4) AS c "
+            "GROUP BY c.doc_id HAVING count(*) >= $5 ORDER BY count(*) DESC, c.doc_id DESC LIMIT $6"
+            ") AS m ON m.doc_id = d.id ORDER BY m.shared DESC, d.id DESC",
+            list(keys),
+            *bounds,
+            per_key,
+            min_shared,
+            limit,
+        )
+        return [FeatureRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+    # -- the bin ----------------------------------------------------------------------------------------
+
+    async def move_to_bin(self, doc_id: int, admin_id: int) -> Document | None:
+        async with self.db.savepoint():
+            row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM documents WHERE id = $1 FOR UPDATE", doc_id)
+            if row is None:
+                return None
+            doc = to_document(row)
+            features = await self.db.fetchrow(
+                "SELECT minhash, fingerprint FROM doc_features WHERE doc_id = $1", doc_id
+            )
+            bands = await self.db.fetch("SELECT band, hash FROM doc_bands WHERE doc_id = $1", doc_id)
+            keys = await self.db.fetch("SELECT key, published FROM story_keys WHERE doc_id = $1", doc_id)
+            copies = await self.db.fetch("SELECT id FROM documents WHERE duplicate_of = $1", doc_id)
+            fts = await self._unindex(doc_id)
+            payload = {
+                "document": _to_json(doc),
+                "fts": list(fts) if fts else None,
+                "features": [bytes(features[0]).hex(), features[1]] if features else None,
+                "bands": [[r[0], r[1]] for r in bands],
+                "story_keys": [[r[0], r[1]] for r in keys],
+                "copies": [r[0] for r in copies],
+            }
+            await self.db.execute(
+                "INSERT INTO deleted_documents (doc_id, payload, deleted_at, admin_id) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (doc_id) DO UPDATE SET payload = excluded.payload, deleted_at = excluded.deleted_at, "
+                "admin_id = excluded.admin_id",
+                doc_id,
+                json.dumps(payload, ensure_ascii=False),
+                now(),
+                admin_id,
+            )
+            await self.db.execute("DELETE FROM documents WHERE id = $1", doc_id)
+            return doc
+
+    async def restore_from_bin(self, doc_id: int, deleted_after: datetime) -> int | None:
+        async with self.db.savepoint():
+            raw = await self.db.fetchval(
+                "SELECT payload FROM deleted_documents WHERE doc_id = $1 AND deleted_at >= $2",
+                doc_id,
+                deleted_after.replace(microsecond=0),
+            )
+            if raw is None:
+                return None
+            payload = json.loads(raw)
+            doc = payload["document"]
+            same = await self.db.fetchval(
+                "SELECT id FROM documents WHERE content_hash = $1", doc["content_hash"]
+            )
+            if same is not None:
+                raise RestoreConflict(int(same))
+            taken = await self.db.fetchval("SELECT 1 FROM documents WHERE id = $1", doc_id) is not None
+            original = doc["duplicate_of"]
+            if (
+                original is not None
+                and await self.db.fetchval("SELECT 1 FROM documents WHERE id = $1", original) is None
+            ):
+                original = None
+            values = (
+                doc["title"],
+                doc["text"],
+                doc["url"],
+                doc["source_name"],
+                date.fromisoformat(doc["published"]) if doc["published"] else None,
+                doc["lang"],
+                doc["content_hash"],
+                original,
+                doc["story_id"],
+                doc["hidden"],
+                datetime.fromisoformat(doc["created_at"]),
+                now(),
+            )
+            columns = (
+                "title, text, url, source_name, published, lang, content_hash, duplicate_of, story_id, "
+                "hidden, created_at, updated_at"
+            )
+            marks = ",".join(f"${i}" for i in range(1, 13))
+            if taken:
+                new_id = int(
+                    await self.db.fetchval(
+                        f"INSERT INTO documents ({columns}) VALUES ({marks}) RETURNING id", *values
+                    )
+                )
+            else:
+                new_id = int(
+                    await self.db.fetchval(
+                        f"INSERT INTO documents (id, {columns}) VALUES ($13, {marks}) RETURNING id",
+                        *values,
+                        doc_id,
+                    )
+                )
+            if doc["story_id"] in (None, doc_id):
+                await self.db.execute("UPDATE documents SET story_id = $1 WHERE id = $1", new_id)
+            if payload["fts"] is not None:
+                await self._index(new_id, *payload["fts"])
+            if payload["features"] is not None:
+                minhash, fingerprint = payload["features"]
+                bands = [(int(b), int(h)) for b, h in payload["bands"]]
+                await self._features(new_id, bytes.fromhex(minhash), fingerprint, bands)
+            await self._story_keys(new_id, [(k, p) for k, p in payload["story_keys"]])
+            if payload["copies"]:
+                await self.db.execute(
+                    "UPDATE documents SET duplicate_of = $1 WHERE id = ANY($2::bigint[]) AND duplicate_of IS NULL",
+                    new_id,
+                    payload["copies"],
+                )
+            await self.db.execute("DELETE FROM deleted_documents WHERE doc_id = $1", doc_id)
+            return new_id
+
+    async def last_in_bin(self, admin_id: int, deleted_after: datetime) -> Document | None:
+        """The document `admin_id` deleted last, as it was, if deleted after `deleted_after` and still in
+        the bin (what their undo would bring back)."""
+        raw = await self.db.fetchval(
+            "SELECT payload FROM deleted_documents WHERE admin_id = $1 AND deleted_at >= $2 "
+            "ORDER BY deleted_at DESC, doc_id DESC LIMIT 1",
+            admin_id,
+            deleted_after.replace(microsecond=0),
+        )
+        return _from_json(json.loads(raw)["document"]) if raw is not None else None
+
+    async def get_many(self, ids: Sequence[int]) -> list[Document]:
+        """The documents with these ids, in the order given (missing ones left out)."""
+        if not ids:
+            return []
+        rows = await self.db.fetch(f"SELECT {COLUMNS} FROM documents WHERE id = ANY($1::bigint[])", list(ids))
+        by_id = {int(r["id"]): to_document(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    # -- digests: what is new after a subscriber's cursor ------------------------------------------------
+
+    async def latest_visible_id(self) -> int:
+        return await self.db.int_scalar("SELECT coalesce(max(id), 0) FROM documents WHERE NOT hidden")
+
+    async def cursor_before_latest(self, count: int) -> int:
+        return await self.db.int_scalar(
+            "SELECT coalesce((SELECT id FROM documents WHERE NOT hidden ORDER BY id DESC LIMIT 1 OFFSET $1), 0)",
+            max(0, count),
+        )
+
+    async def visible_after(self, cursor: int, limit: int) -> list[Document]:
+        rows = await self.db.fetch(
+            f"SELECT {COLUMNS} FROM documents WHERE NOT hidden AND id > $1 ORDER BY id DESC LIMIT $2",
+            cursor,
+            limit,
+        )
+        return [to_document(r) for r in rows]
+
+
+def _to_json(doc: Document) -> dict[str, object]:
+    """A document as the bin keeps it (JSON), every field, so that it reads back equal."""
+    return {
+        "id": doc.id,
+        "title": doc.title,
+        "text": doc.text,
+        "url": doc.url,
+        "source_name": doc.source_name,
+        "published": doc.published.isoformat() if doc.published else None,
+        "lang": doc.lang,
+        "content_hash": doc.content_hash,
+        "duplicate_of": doc.duplicate_of,
+        "story_id": doc.story_id,
+        "hidden": doc.hidden,
+        "created_at": doc.created_at.isoformat(),
+        "updated_at": doc.updated_at.isoformat(),
+    }
+
+
+def _from_json(doc: dict[str, Any]) -> Document:
+    return Document(
+        id=doc["id"],
+        title=doc["title"],
+        text=doc["text"],
+        url=doc["url"],
+        source_name=doc["source_name"],
+        published=date.fromisoformat(doc["published"]) if doc["published"] else None,
+        lang=doc["lang"],
+        content_hash=doc["content_hash"],
+        duplicate_of=doc["duplicate_of"],
+        story_id=doc["story_id"],
+        hidden=bool(doc["hidden"]),
+        created_at=datetime.fromisoformat(doc["created_at"]),
+        updated_at=datetime.fromisoformat(doc["updated_at"]),
+    )
