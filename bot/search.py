@@ -26,7 +26,15 @@ from bot.query import (
     SearchResult,
     parse_query,
 )
-from bot.search_expand import QUESTION_WORDS, TermIndex, concept_phrases, concept_spans, query_language
+from bot.search_expand import (
+    QUESTION_WORDS,
+    TermIndex,
+    concept_phrases,
+    concept_spans,
+    has_clause,
+    language_fair,
+    query_language,
+)
 from bot.snippets import Highlight, make_snippet
 from storage.models import Alternatives, Document, TermQuery
 
@@ -55,8 +63,6 @@ PARTIAL_CANDIDATES = 50  # texts with a distinctive word ranked for the partial 
 # «метро в Алатау» with no «метро» anywhere lists nothing rather than every text with «Алатау».
 PARTIAL_FLOOR = 0.5
 DISTINCTIVE_SHARE = 0.3
-# A text in another language than the reader's, with the same words, ranks as if this much less relevant.
-OTHER_LANGUAGE = 0.8
 
 
 @dataclass
@@ -82,6 +88,7 @@ class SearchService:
         self.repo = corpus.repo
         self.morph = corpus.morph
         self._terms: TermIndex | None = None
+        self._concept_cache: dict[tuple[tuple[str, ...], int], set[tuple[str, ...]]] = {}
 
     # -- building the query -------------------------------------------------------------------------
 
@@ -118,7 +125,14 @@ class SearchService:
     async def _expanded(self, alt: Alternatives, concepts: Sequence[str]) -> Alternatives:
         if not concepts:
             return alt
-        extra = concept_phrases(concepts, await self._term_index(), self.morph.term)
+        index = await self._term_index()
+        # A concept's spellings change only when the corpus gains terms: resolved once per vocabulary size.
+        key = (tuple(concepts), index.size)
+        extra = self._concept_cache.get(key)
+        if extra is None:
+            if len(self._concept_cache) >= 4096:
+                self._concept_cache.clear()
+            extra = self._concept_cache[key] = concept_phrases(concepts, index, self.morph.term)
         phrases = tuple(dict.fromkeys((*alt.phrases, *sorted(extra))))
         return Alternatives(phrases=phrases)
 
@@ -157,7 +171,11 @@ class SearchService:
             alt = await self._alternatives(item)
             if not item.quoted and not item.prefix:
                 # Only a concept that the whole of «аэро-такси» writes: «город-призрак» is no city.
-                whole = [c for s, e, c in concept_spans(item.words, self.morph.term) if (s, e) == (0, len(item.words))]
+                whole = [
+                    c
+                    for s, e, c in concept_spans(item.words, self.morph.term)
+                    if (s, e) == (0, len(item.words))
+                ]
                 alt = await self._expanded(alt, whole)
             clauses.append(_Clause((item,), alt))
         await flush()
@@ -170,22 +188,31 @@ class SearchService:
         # A phrase is at most as common as its rarest word; alternatives add up (an upper bound).
         return sum(min(stats.get(t) for t in phrase) for phrase in alt.phrases)
 
-    def _chosen(self, parsed: ParsedQuery, question: bool) -> list[QueryItem]:
-        """The words a text must have. In a question the verb is how the reader asks, not what the outlets
-        wrote («как живут жители» — residents, however they live)."""
+    def _chosen(self, parsed: ParsedQuery, question: bool) -> tuple[list[QueryItem], list[QueryItem]]:
+        """The words a text must have, and those that only rank it higher. In a question the verb is how the
+        reader asks, not what the outlets wrote («как живут жители» — residents, however they live), yet a
+        text that has it too comes first («окупятся ли СЭЗ»)."""
         positive = parsed.positive
         meaningful = [i for i in positive if _meaningful(i)]
+        optional: list[QueryItem] = []
         if question or any(len(i.words) == 1 and i.words[0] in QUESTION_WORDS for i in positive):
-            nouns = [i for i in meaningful if len(i.words) > 1 or i.prefix or not self.morph.is_verb(i.words[0])]
-            meaningful = nouns or meaningful
+            verbs = [
+                i for i in meaningful if len(i.words) == 1 and not i.prefix and self.morph.is_verb(i.words[0])
+            ]
+            if len(verbs) < len(meaningful):
+                meaningful = [i for i in meaningful if i not in verbs]
+                optional = verbs
         # A query made only of stop words is still searched for them rather than refused.
-        return meaningful or positive
+        return meaningful or positive, optional
 
     async def _clauses(
         self, parsed: ParsedQuery, question: bool = False
-    ) -> tuple[list[_Clause], list[Alternatives], dict[str, str]]:
-        chosen = self._chosen(parsed, question)
+    ) -> tuple[list[_Clause], list[_Clause], list[Alternatives], dict[str, str]]:
+        chosen, optional_items = self._chosen(parsed, question)
         clauses = await self._clauses_of(chosen)
+        optional = await self._clauses_of(optional_items)
+        for clause in optional:
+            clause.df = await self._df(clause.alternatives)
         corrected: dict[str, str] = {}
         vocab = await self.corpus.vocabulary()
         for clause in clauses:
@@ -200,7 +227,7 @@ class SearchService:
                         corrected[item.originals[0]] = fix
                         break
         excluded = [await self._alternatives(i) for i in parsed.negative]
-        return clauses, excluded, corrected
+        return clauses, [c for c in optional if c.df], excluded, corrected
 
     # -- running it ---------------------------------------------------------------------------------
 
@@ -218,21 +245,22 @@ class SearchService:
             return replace(empty, problem=Problem.EMPTY)
         if not parsed.positive:
             return replace(empty, problem=Problem.ONLY_EXCLUDED)
-        clauses, excluded, corrected = await self._clauses(parsed, "?" in text)
+        clauses, optional, excluded, corrected = await self._clauses(parsed, "?" in text)
         missing = tuple(c.typed for c in clauses if c.df == 0)
         empty = replace(empty, corrected=corrected, missing=missing)
         found = [c for c in clauses if c.df > 0]
         if not found:
             return empty
         lang = query_language([w for c in clauses for i in c.items for w in i.words], language)
-        if len(clauses) == 1 and await self._broad(clauses[0], excluded):
-            return await self._newest(empty, clauses[0], excluded)
-        ranked, total = await self._ranked(clauses, excluded, lang, offset + limit)
+        if len(clauses) == 1 and (broad := await self._broad(clauses[0], excluded)) is not None:
+            return await self._newest(empty, clauses[0], excluded, broad)
+        # The next page is read too: whether there is one depends on the partial matches after the full ones.
+        ranked, total = await self._ranked(clauses, optional, excluded, lang, offset + 2 * limit)
         if not ranked:
             return empty
         page = ranked[offset : offset + limit]
         docs = await self.repo.get_many([doc_id for doc_id, _, _ in page])
-        highlight = _highlight_terms(found)
+        highlight = _highlight_terms([*found, *optional])
         hits = [
             SearchHit(doc, score, make_snippet(doc.text, highlight, self.morph.token_term), partial)
             for doc, (_, score, partial) in zip(docs, page, strict=False)
@@ -246,20 +274,21 @@ class SearchService:
             ordering=Ordering.RECENT if all(c.df > RANK_LIMIT for c in found) else Ordering.RELEVANCE,
         )
 
-    async def _broad(self, clause: _Clause, excluded: list[Alternatives]) -> bool:
-        """A word that most texts have: ranking its matches is slow and says nothing."""
-        if clause.df > RANK_LIMIT:
-            return True
+    async def _broad(self, clause: _Clause, excluded: list[Alternatives]) -> int | None:
+        """How many texts have a word that most texts have (ranking its matches is slow and says nothing);
+        None for any other word."""
+        query = TermQuery(required=(clause.alternatives,), excluded=tuple(excluded))
         stats = await self.corpus.stats()
-        if clause.df < BROAD_SHARE * stats.n_docs:
-            return False
+        if clause.df <= RANK_LIMIT and clause.df < BROAD_SHARE * stats.n_docs:
+            return None
         # The frequency of a word with its variants is an upper bound: count the texts themselves.
-        query = TermQuery(required=(clause.alternatives,), excluded=tuple(excluded))
-        return await self.repo.count_matches(query, COUNT_CAP + 1) >= BROAD_SHARE * stats.n_docs
-
-    async def _newest(self, empty: SearchResult, clause: _Clause, excluded: list[Alternatives]) -> SearchResult:
-        query = TermQuery(required=(clause.alternatives,), excluded=tuple(excluded))
         total = await self.repo.count_matches(query, COUNT_CAP + 1)
+        return total if clause.df > RANK_LIMIT or total >= BROAD_SHARE * stats.n_docs else None
+
+    async def _newest(
+        self, empty: SearchResult, clause: _Clause, excluded: list[Alternatives], total: int
+    ) -> SearchResult:
+        query = TermQuery(required=(clause.alternatives,), excluded=tuple(excluded))
         found = await self.repo.search_documents(query, limit=empty.limit, offset=empty.offset, by_date=True)
         highlight = _highlight_terms([clause])
         hits = [SearchHit(d, s, make_snippet(d.text, highlight, self.morph.token_term)) for d, s in found]
@@ -272,26 +301,41 @@ class SearchService:
         )
 
     async def _ranked(
-        self, clauses: list[_Clause], excluded: list[Alternatives], lang: str, needed: int
+        self,
+        clauses: list[_Clause],
+        optional: list[_Clause],
+        excluded: list[Alternatives],
+        lang: str,
+        needed: int,
     ) -> tuple[list[tuple[int, float, bool]], int]:
-        """(id, score, partial) of texts with every word first, then those with most of them; the total."""
+        """(id, score, partial) of texts with every word first, then those with most of them, enough for the
+        first `needed`; the total."""
         found = [c for c in clauses if c.df > 0]
         common = all(c.df > RANK_LIMIT for c in found)
         out: list[tuple[int, float, bool]] = []
         total_full = 0
         if len(found) == len(clauses):
             full = TermQuery(required=tuple(c.alternatives for c in clauses), excluded=tuple(excluded))
-            total_full = await self.repo.count_matches(full, COUNT_CAP + 1)
-            if total_full and common:
+            if common:
                 # Every word is in most texts: newest first, as a one-word query of such a word.
+                total_full = await self.repo.count_matches(full, COUNT_CAP + 1)
                 docs = await self.repo.search_documents(full, limit=needed, by_recency=True)
                 return [(d.id, s, False) for d, s in docs], total_full
-            if total_full:
-                ranked = await self.repo.ranked_ids(full, limit=max(CANDIDATES, needed))
-                out = [(i, s, False) for i, s in _language_fair(ranked, lang)]
-                out.sort(key=lambda x: -x[1])
-        if total_full > CANDIDATES or common:
-            # Texts with only some of the words would never be reached, and ranking them is slow.
+            window = max(CANDIDATES, needed)
+            ranked = await self.repo.ranked_ids(full, limit=window)
+            # Fewer than asked for are all there are: counting them again would cost a query.
+            total_full = (
+                len(ranked) if len(ranked) < window else await self.repo.count_matches(full, COUNT_CAP + 1)
+            )
+            out = [(i, s, False) for i, s in language_fair(ranked, lang)]
+            bonus: dict[int, int] = {}
+            if optional:
+                indexed = await self.repo.index_terms([i for i, _, _ in out])
+                bonus = {i: sum(has_clause(c.alternatives, t) for c in optional) for i, t in indexed.items()}
+            out.sort(key=lambda x: (-bonus.get(x[0], 0), -x[1]))
+        if total_full >= needed or common:
+            # The partial matches come after every full one, beyond the pages read now: ranking them would
+            # be slow for nothing (the total counts them once a page near them is read).
             return out, total_full
         partial = await self._partial(clauses, excluded, lang, {i for i, _, _ in out})
         return out + partial, total_full + len(partial)
@@ -312,12 +356,12 @@ class SearchService:
         if not ranked:
             return []
         ids = [r[0] for r in ranked]
-        count = dict.fromkeys(ids, 0)
-        for c in found:
-            for doc_id in await self.repo.matching_among(TermQuery(required=(c.alternatives,)), ids):
-                count[doc_id] += 1
+        indexed = await self.repo.index_terms(ids)
+        count = {i: sum(has_clause(c.alternatives, indexed.get(i, "")) for c in found) for i in ids}
         kept = [
-            (i, s, count[i]) for i, s in _language_fair(ranked, lang) if count[i] >= PARTIAL_FLOOR * len(clauses)
+            (i, s, count[i])
+            for i, s in language_fair(ranked, lang)
+            if count[i] >= PARTIAL_FLOOR * len(clauses)
         ]
         kept.sort(key=lambda x: (-x[2], -x[1]))
         return [(i, s, True) for i, s, _ in kept]
@@ -333,21 +377,6 @@ class SearchService:
         # The frequency of a word with its variants is an upper bound: count the texts themselves.
         cap = int(limit) + 1
         return await self.repo.count_matches(TermQuery(required=(clause.alternatives,)), cap) < cap
-
-
-def _language_fair(ranked: list[tuple[int, float, str]], lang: str) -> list[tuple[int, float]]:
-    """BM25 relative to the best text of the same language, a text in another language then a little less.
-
-    The lexicon's English or Kazakh spelling of a word is rarer in a mostly Russian corpus, so BM25 gives it
-    a higher IDF: unscaled, «Токаев» would list the English reports first.
-    """
-    best: dict[str, float] = {}
-    for _, s, doc_lang in ranked:
-        best[doc_lang] = max(best.get(doc_lang, 0.0), s)
-    return [
-        (i, (s / best[doc_lang] if best[doc_lang] > 0 else 0.0) * (1.0 if doc_lang == lang else OTHER_LANGUAGE))
-        for i, s, doc_lang in ranked
-    ]
 
 
 def _highlight_terms(clauses: Sequence[_Clause]) -> Highlight:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.text import lexicon
+from storage.models import Alternatives
 
 MAX_LEXICON_PHRASES = 48  # per query word: a concept has ~10 spellings, a stem a few endings
 MAX_STEM_TERMS = 6  # index terms a stem stands for («генеральн» → генеральный, генеральная…)
@@ -27,6 +28,8 @@ _QUESTION_WORDS = """
 """
 QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
 
+# A text in another language than the reader's, with the same words, ranks as if this much less relevant.
+OTHER_LANGUAGE = 0.8
 _KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 _LATIN_RE = re.compile(r"[a-z]")
 _CYRILLIC_RE = re.compile(r"[а-яё]")
@@ -56,6 +59,10 @@ class TermIndex:
             self._sorted = sorted(self._df)
             self._size = len(self._df)
         return self._sorted
+
+    @property
+    def size(self) -> int:
+        return len(self._df)
 
     @property
     def frequencies(self) -> Mapping[str, int]:
@@ -118,3 +125,35 @@ def without_redundant(phrases: set[tuple[str, ...]]) -> set[tuple[str, ...]]:
 def concept_spans(words: Sequence[str], term_of: Callable[[str], str]) -> list[tuple[int, int, str]]:
     """(start, end, concept) of the lexicon's phrases among the query's words (each a single word)."""
     return lexicon.find(list(words), [term_of(w) for w in words])
+
+
+def has_clause(alt: Alternatives, indexed: str) -> bool:
+    """Whether a text's indexed terms (space-separated, in order) hold one of a query word's alternatives:
+    what the index would answer, read from the few candidate texts at once."""
+    padded = f" {indexed} "
+    for phrase in alt.phrases:
+        if alt.prefix:
+            if f" {phrase[0]}" in padded:
+                return True
+        elif f" {' '.join(phrase)} " in padded:
+            return True
+    return False
+
+
+def language_fair(ranked: list[tuple[int, float, str]], lang: str) -> list[tuple[int, float]]:
+    """BM25 relative to the best text of the same language, a text in another language then a little less.
+
+    The lexicon's English or Kazakh spelling of a word is rarer in a mostly Russian corpus, so BM25 gives it
+    a higher IDF: unscaled, «Токаев» would list the English reports first.
+    """
+    best: dict[str, float] = {}
+    for _, s, doc_lang in ranked:
+        best[doc_lang] = max(best.get(doc_lang, 0.0), s)
+    return [
+        (
+            i,
+            (s / best[doc_lang] if best[doc_lang] > 0 else 0.0)
+            * (1.0 if doc_lang == lang else OTHER_LANGUAGE),
+        )
+        for i, s, doc_lang in ranked
+    ]

@@ -83,6 +83,18 @@ def describe(error: UploadError, i18n: I18n) -> str:
         return _("I could not decode the text: it is not in UTF-8, UTF-16, cp1251 or koi8-r.")
     if reason is UploadReason.DOCX_DAMAGED:
         return _("The .docx file is damaged or is not a Word document.")
+    if reason is UploadReason.DOCX_TOO_COMPLEX:
+        return _("The Word document is too large inside to read safely. Save it as .txt, or split it.")
+    if reason is UploadReason.EXTRACT_TIMEOUT:
+        return _(
+            "Reading the file took longer than {seconds} s, so I stopped. Save it as .txt, or split it."
+        ).format(seconds=p["limit"])
+    if reason is UploadReason.MIXED_ENCODING:
+        return _("The file mixes text encodings line by line in a way I cannot untangle. Save it as UTF-8.")
+    if reason is UploadReason.ZIP_RATIO:
+        return _("The archive unpacks to {ratio} times its size: too much repeated content to read.").format(
+            ratio=p["ratio"]
+        )
     if reason is UploadReason.HTML_DAMAGED:
         return _("The HTML file is damaged beyond repair.")
     if reason is UploadReason.ZIP_TOO_MANY:

@@ -8,7 +8,7 @@ handler. It is async on purpose: aiogram runs synchronous filters in a worker th
 from __future__ import annotations
 
 from aiogram.enums import ChatType
-from aiogram.filters import Filter
+from aiogram.filters import Command, Filter
 from aiogram.types import Message, TelegramObject, User
 
 from bot.app.settings import Settings
@@ -43,3 +43,8 @@ class CarriesUpload(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return message.document is not None or message.forward_origin is not None
+
+
+def command(*names: str) -> Command:
+    """A command filter that ignores case: people type /ADD or /Docs too (phone keyboards capitalise)."""
+    return Command(*names, ignore_case=True)

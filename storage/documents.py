@@ -26,6 +26,8 @@ _COLUMNS = (
     "id, title, text, url, source_name, published, lang, content_hash, duplicate_of, story_id, hidden, "
     "created_at, updated_at"
 )
+# Newest first by publication date looks at this many of the newest-saved matches (at least).
+BY_DATE_WINDOW = 200
 # Title terms count four times body terms in BM25.
 _BM25 = "bm25(doc_fts, 4.0, 1.0)"
 
@@ -206,13 +208,16 @@ class DocumentRepository:
         index first; only the page's documents are then read."""
         columns = ", ".join(f"d.{c.strip()}" for c in _COLUMNS.split(","))
         if by_date:
-            # Walks the publication-date index and asks the index whether each text matches: the service
-            # sorts by date only a word that most texts have, so the page is found after a few rows.
+            # The newest-saved matches (the index walks them in rowid order and stops: fast for any query,
+            # a prefix or an exclusion included), ordered by publication date. Exact while texts are saved
+            # roughly in date order; a large backfill of old texts is the window's only blind spot.
+            window = max(BY_DATE_WINDOW, 4 * (offset + limit))
             rows = await self.db.fetchall(
-                f"SELECT {columns}, 0.0 AS score FROM documents d WHERE d.hidden = 0 AND EXISTS ("
-                "SELECT 1 FROM doc_fts WHERE doc_fts MATCH ? AND doc_fts.rowid = d.id) "
-                "ORDER BY d.published DESC, d.id DESC LIMIT ? OFFSET ?",
-                (compile_match(query), limit, offset),
+                f"SELECT {columns}, 0.0 AS score FROM ("
+                "SELECT rowid FROM doc_fts WHERE doc_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+                ") AS m JOIN documents d ON d.id = m.rowid "
+                "ORDER BY d.published DESC NULLS LAST, d.id DESC LIMIT ? OFFSET ?",
+                (compile_match(query), window, limit, offset),
             )
             return [(_row_to_document(r), 0.0) for r in rows]
         order = "rowid DESC" if by_recency else "score, rowid DESC"
@@ -235,6 +240,17 @@ class DocumentRepository:
             (compile_match(query), limit),
         )
         return [(int(r[0]), -float(r[1]), str(r[2])) for r in rows]
+
+    async def index_terms(self, ids: Sequence[int]) -> dict[int, str]:
+        """The indexed terms of these documents (title, then body), as the index holds them: enough to tell
+        which words of a query each one has without asking the index once per word."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetchall(
+            f"SELECT rowid, title, body FROM doc_fts WHERE rowid IN ({marks})", list(ids)
+        )
+        return {int(r[0]): f"{r[1]} {r[2]}" for r in rows}
 
     async def get_many(self, ids: Sequence[int]) -> list[Document]:
         """The documents with these ids, in the order given (missing ones left out)."""

@@ -10,7 +10,6 @@ so that after a restart the message of an upload the process did not finish can 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,7 +22,8 @@ from bot.admin.fields import clean_title, parse_day
 from bot.clock import Clock
 from bot.corpus.analysis_pool import AnalysisPool
 from bot.corpus.errors import UploadError
-from bot.corpus.extract import ExtractFailure, Limits, RawItem, extract_bytes
+from bot.corpus.extract import ExtractFailure, Limits, RawItem
+from bot.corpus.extract.worker import ExtractionWorker
 from bot.corpus.ingest import (
     BATCH_SIZE,
     INTERNAL_ERROR,
@@ -152,6 +152,11 @@ class UploadService:
         self.audit = audit
         self.config = config
         self.clock = clock
+        # Files are read in a worker process with a time budget: a slow file stalls nobody else.
+        self.extractor = ExtractionWorker()
+
+    async def close(self) -> None:
+        await self.extractor.close()
 
     # -- one text with a preview -------------------------------------------------------------------------
 
@@ -261,8 +266,7 @@ class UploadService:
     # -- files ------------------------------------------------------------------------------------------
 
     async def extract(self, file_name: str, data: bytes) -> list[RawItem | ExtractFailure]:
-        # Parsing a PDF or inflating an archive is CPU work: a thread keeps the bot answering others.
-        return await asyncio.to_thread(lambda: list(extract_bytes(file_name, data, self.config.limits)))
+        return await self.extractor.extract(file_name, data, self.config.limits)
 
     async def bulk(
         self,

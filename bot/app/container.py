@@ -153,6 +153,7 @@ class Services:
         return self.backend.database
 
     async def close(self) -> None:
+        await self.uploads.close()
         await self.backend.close()
 
 

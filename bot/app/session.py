@@ -1,26 +1,101 @@
-"""aiogram's HTTP session, with exceptions that never quote the bot token (see bot/app/redaction.py)."""
+"""aiogram's HTTP session: exceptions that never quote the bot token (see bot/app/redaction.py), and
+replies retried after Telegram's `retry_after` within a bound."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import TelegramMethod
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    AnswerInlineQuery,
+    CopyMessage,
+    DeleteMessage,
+    EditMessageCaption,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendChatAction,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
 from aiogram.methods.base import TelegramType
 from aiohttp import ClientResponseError
 from yarl import URL
 
 from bot.app.redaction import Redactor
 
+log = logging.getLogger(__name__)
+
+# The answers people wait for. Matched by exact type: the digest engine sends through its own subclass of
+# SendMessage and paces itself by the `retry_after` it is told (bot/digests/telegram.py), so retrying here
+# as well would hold its sending slot and count one wait twice.
+RETRIED_METHODS: frozenset[type[TelegramMethod[Any]]] = frozenset(
+    {
+        SendMessage,
+        EditMessageText,
+        EditMessageReplyMarkup,
+        EditMessageCaption,
+        AnswerCallbackQuery,
+        AnswerInlineQuery,
+        SendDocument,
+        SendPhoto,
+        CopyMessage,
+        DeleteMessage,
+        SendChatAction,
+    }
+)
+# A reply later than this is worth less than the error: the person has moved on (and Telegram drops a
+# callback answer after about 15 s anyway).
+MAX_RETRIES = 3
+MAX_RETRY_SECONDS = 15.0
+
 
 class RedactingSession(AiohttpSession):
     """aiogram's session whose exceptions never quote the token (a Bot API error description that echoes
-    the path, a failed file download's URL)."""
+    the path, a failed file download's URL), and which waits out a 429 on a reply (`RETRIED_METHODS`):
+    at most `max_retries` times and `max_retry_seconds` in all, else the 429 is raised as before."""
+
+    def __init__(
+        self,
+        *args: Any,
+        max_retries: int = MAX_RETRIES,
+        max_retry_seconds: float = MAX_RETRY_SECONDS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_retries = max_retries
+        self.max_retry_seconds = max_retry_seconds
+        self._sleep = sleep  # tests wait in no real time
 
     async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 (aiogram's signature)
+    ) -> TelegramType:
+        waited = 0.0
+        for attempt in range(self.max_retries + 1):
+            try:
+                return await self._redacted_request(bot, method, timeout)
+            except TelegramRetryAfter as exc:
+                wait = float(exc.retry_after)
+                retried = type(method) in RETRIED_METHODS
+                if not retried or attempt == self.max_retries or waited + wait > self.max_retry_seconds:
+                    raise
+                waited += wait
+                log.info("%s: flood control, retrying in %s s", type(method).__name__, exc.retry_after)
+                await self._sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _redacted_request(
         self,
         bot: Bot,
         method: TelegramMethod[TelegramType],

@@ -11,6 +11,7 @@ from razdel import sentenize
 
 from bot.text import cues
 from bot.text.dates import first_date, is_relative_stamp, read_dateline, read_stamp, safe_date
+from bot.text.titles import BIDI_CONTROLS_RE
 from bot.text.titles import make_title as make_title  # callers read all of a text's metadata from here
 
 _SOFT_CHARS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
@@ -31,7 +32,8 @@ _KAZAKH_WORDS = frozenset({"және", "бойынша", "үшін", "мен", "
 
 
 def normalize_text(text: str) -> str:
-    """Unicode NFC, no soft hyphens or zero-width characters, one kind of quotes, tidy whitespace."""
+    """Unicode NFC, no soft hyphens, zero-width or bidirectional control characters, one kind of quotes,
+    tidy whitespace."""
     text = unicodedata.normalize("NFC", text)
     # str.translate walks every character; replacing only what is present is many times faster.
     for ch in _SOFT_CHARS:
@@ -42,6 +44,7 @@ def normalize_text(text: str) -> str:
             text = text.replace(ch, repl)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL_RE.sub("", text)
+    text = BIDI_CONTROLS_RE.sub("", text)
     text = _SPACES_RE.sub(" ", text)
     text = _LINE_EDGES_RE.sub("\n", text)
     return _BLANKS_RE.sub("\n\n", text).strip()

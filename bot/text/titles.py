@@ -7,6 +7,8 @@ keeps what was reported: «Он напомнил, что указом Прези
 
 from __future__ import annotations
 
+import re
+
 from razdel import sentenize
 
 from bot.text import cues
@@ -15,6 +17,9 @@ from bot.text.dates import strip_dateline
 # Deeper than this a sentence is detail, not what the text is about; better a fallback from the lead.
 _LOOK_AHEAD = 8
 _MIN_WORDS = 4
+# Bidirectional controls (LRM/RLM, embeddings, overrides, isolates): nothing in Russian, Kazakh or English
+# text needs them, and an override (U+202E) shows a title reversed, so that it can pose as another one.
+BIDI_CONTROLS_RE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def make_title(text: str, limit: int = 120) -> str:
@@ -54,7 +59,7 @@ def _standalone(candidates: list[str]) -> str | None:
 
 
 def shorten(title: str, limit: int) -> str:
-    title = title.strip()
+    title = BIDI_CONTROLS_RE.sub("", title).strip()
     if len(title) <= limit:
         return title.rstrip(".").rstrip()
     cut = title[:limit].rsplit(" ", 1)[0]

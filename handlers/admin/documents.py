@@ -4,7 +4,7 @@ edits of the title, date and source. Only admins get in (`IsAdmin`, router-level
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -22,7 +22,7 @@ from handlers.admin.states import AdminInput
 from handlers.admin.uploads import drop_buttons
 from handlers.callbacks import AdminBack, AdminDoc, AdminDocsPage, DocAction, FullText, ListPage, OpenDoc
 from handlers.errors import describe
-from handlers.filters import IsAdmin, PlainText, PrivateChat
+from handlers.filters import IsAdmin, PlainText, PrivateChat, command
 from handlers.reader import reading
 from handlers.ui.edit import alert, edit, edit_or_alert, editable
 
@@ -272,9 +272,9 @@ def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PrivateChat(), IsAdmin())
     router.callback_query.filter(IsAdmin())
-    router.message.register(docs_command, Command("docs"))
+    router.message.register(docs_command, command("docs"))
     router.callback_query.register(docs_page, AdminDocsPage.filter())
-    router.message.register(undo_command, Command("undo"))
+    router.message.register(undo_command, command("undo"))
     router.callback_query.register(open_document_as_admin, OpenDoc.filter())
     router.callback_query.register(reader_list_as_admin, ListPage.filter())
     router.callback_query.register(full_text_as_admin, FullText.filter())

@@ -8,13 +8,13 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
-from aiogram.filters import Command, or_f
+from aiogram.filters import or_f
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import AdminDoc, AdminDocsPage, AuditLogPage, UploadPreview
-from handlers.filters import CarriesUpload, PrivateChat
+from handlers.filters import CarriesUpload, PrivateChat, command
 from handlers.ui.edit import alert
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def make_router() -> Router:
     """Refusals for everyone else, in private chats."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(refuse_command, Command("add", "docs", "undo", "stats", "log"))
+    router.message.register(refuse_command, command("add", "docs", "undo", "stats", "log"))
     router.message.register(refuse_upload, CarriesUpload())
     router.callback_query.register(
         refuse_button,

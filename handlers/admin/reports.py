@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.admin.audit import AuditLog
@@ -12,7 +11,7 @@ from bot.app.settings import Settings
 from handlers.admin import keyboards as kb
 from handlers.admin import render
 from handlers.callbacks import AuditLogPage
-from handlers.filters import IsAdmin, PrivateChat
+from handlers.filters import IsAdmin, PrivateChat, command
 from handlers.ui.edit import edit, editable
 
 
@@ -44,7 +43,7 @@ def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PrivateChat(), IsAdmin())
     router.callback_query.filter(IsAdmin())
-    router.message.register(log_command, Command("log"))
+    router.message.register(log_command, command("log"))
     router.callback_query.register(log_page, AuditLogPage.filter())
-    router.message.register(stats_command, Command("stats"))
+    router.message.register(stats_command, command("stats"))
     return router

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, MessageOriginChannel, MessageOriginChat
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -39,7 +39,7 @@ from handlers.admin.albums import AlbumFile, Gatherer
 from handlers.admin.states import AdminInput
 from handlers.callbacks import PreviewAction, UploadPreview
 from handlers.errors import describe
-from handlers.filters import IsAdmin, PlainText, PrivateChat
+from handlers.filters import IsAdmin, PlainText, PrivateChat, command
 from handlers.ui.edit import alert, edit, editable
 from storage.models import UnfinishedUpload
 
@@ -148,7 +148,9 @@ async def _run_bulk(
     except TelegramAPIError:
         # The texts are saved whatever happens to the progress message; the report must still arrive.
         await message.answer(text)
-    await uploads.forget_progress(report.upload_id)
+    finally:
+        # The upload finished: a restart must not call it interrupted.
+        await uploads.forget_progress(report.upload_id)
 
 
 def broken_off_text(broken: BulkBrokenOff) -> str:
@@ -395,8 +397,8 @@ def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PrivateChat(), IsAdmin())
     router.callback_query.filter(IsAdmin())
-    router.message.register(add_command, Command("add"))
-    router.message.register(cancel_command, Command("cancel"), StateFilter(AdminInput))
+    router.message.register(add_command, command("add"))
+    router.message.register(cancel_command, command("cancel"), StateFilter(AdminInput))
     router.message.register(upload_file, F.document)
     router.message.register(upload_forward, F.forward_origin)
     router.message.register(upload_text, StateFilter(AdminInput.text), PlainText())

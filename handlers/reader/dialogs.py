@@ -9,19 +9,19 @@ whatever command nobody else did).
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.filters import PrivateChat
+from handlers.filters import PrivateChat, command
 
 
 def make_guard_router() -> Router:
     """/cancel for any dialog, and the guard for what a dialog step did not take."""
     router = Router(name=__name__ + ".guard")
     router.message.filter(PrivateChat())
-    router.message.register(cancel_command, Command("cancel"))
+    router.message.register(cancel_command, command("cancel"))
     # Commands go on (a /latest in the middle of a dialog still works and the dialog still waits).
     # In some state (StateFilter("*") would be any state, none included).
     router.message.register(still_waiting, ~StateFilter(None), ~F.text.startswith("/"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
@@ -12,13 +11,14 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import LANGUAGES
 from bot.users import UserService
 from handlers.callbacks import SetLanguage
+from handlers.filters import command
 from handlers.ui import keyboards
 from handlers.ui.edit import alert, edit, editable
 
 
 def make_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(language_command, Command("lang"))
+    router.message.register(language_command, command("lang"))
     router.callback_query.register(set_language, SetLanguage.filter())
     return router
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, InaccessibleMessage, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.deep_linking import create_start_link
@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.reader import ReaderService
 from handlers.callbacks import FullText, ListPage, Noop, OpenDoc, ShowSimilar, Source
-from handlers.filters import PlainText, PrivateChat
+from handlers.filters import PlainText, PrivateChat, command
 from handlers.ui import render, views
 from handlers.ui.edit import alert, edit_or_alert
 from storage.models import Document
@@ -24,9 +24,9 @@ MAX_TEXT_MESSAGES = 3
 def make_router() -> Router:
     """Reading, with the catch-all that takes any other private text as a search: include it last."""
     router = Router(name=__name__)
-    router.message.register(search_command, Command("search"))
-    router.message.register(latest_command, Command("latest"))
-    router.message.register(summary_command, Command("summary"))
+    router.message.register(search_command, command("search"))
+    router.message.register(latest_command, command("latest"))
+    router.message.register(summary_command, command("summary"))
     router.message.register(plain_text_search, PlainText(), PrivateChat())
     router.callback_query.register(list_page, ListPage.filter())
     router.callback_query.register(open_document, OpenDoc.filter())

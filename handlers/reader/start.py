@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from aiogram import Bot, F, Router, html
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -15,6 +15,7 @@ from bot.app.settings import Settings
 from bot.reader import ReaderService
 from handlers.admin import documents as admin_documents
 from handlers.callbacks import Menu, MenuAction
+from handlers.filters import command
 from handlers.subscriptions import links as digest_links
 from handlers.ui import keyboards, views
 
@@ -24,9 +25,9 @@ _DOC_LINK = re.compile(r"^doc_(\d{1,12})$")
 def make_router() -> Router:
     router = Router(name=__name__)
     router.message.register(digest_links.digest_link, digest_links.deep_link_filter())
-    router.message.register(start_deep_link, CommandStart(deep_link=True))
-    router.message.register(start, CommandStart())
-    router.message.register(help_command, Command("help"))
+    router.message.register(start_deep_link, CommandStart(deep_link=True, ignore_case=True))
+    router.message.register(start, CommandStart(ignore_case=True))
+    router.message.register(help_command, command("help"))
     router.callback_query.register(menu_help, MenuAction.filter(F.action == Menu.HELP))
     router.callback_query.register(menu_search, MenuAction.filter(F.action == Menu.SEARCH))
     router.callback_query.register(menu_latest, MenuAction.filter(F.action == Menu.LATEST))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from aiogram import Bot, F, Router, html
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, MessageOriginChannel
 from aiogram.utils.i18n import I18n
@@ -17,7 +17,7 @@ from bot.digests.ledger import DeliveryLedger
 from bot.digests.schedule import DigestScheduler
 from bot.digests.subscriptions import ChannelRefused, SubscriptionService
 from handlers.callbacks import DigestResend
-from handlers.filters import IsAdmin, PlainText, PrivateChat
+from handlers.filters import IsAdmin, PlainText, PrivateChat, command
 from handlers.subscriptions import views
 from handlers.subscriptions.digest_render import preview_text
 from handlers.subscriptions.states import SubscriptionInput
@@ -32,10 +32,10 @@ def make_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(IsAdmin())
     router.callback_query.filter(IsAdmin())
-    router.message.register(channel_command, Command("channel"))
+    router.message.register(channel_command, command("channel"))
     router.message.register(channel_forwarded, StateFilter(SubscriptionInput.channel), F.forward_origin)
     router.message.register(channel_typed, StateFilter(SubscriptionInput.channel), PlainText(), PrivateChat())
-    router.message.register(digest_command, Command("digest"))
+    router.message.register(digest_command, command("digest"))
     router.callback_query.register(resend_unknown, DigestResend.filter())
     return router
 

@@ -17,7 +17,7 @@ PAYLOADS = frozenset({SETTINGS_LINK, UNSUBSCRIBE_LINK})
 
 
 def deep_link_filter() -> CommandStart:
-    return CommandStart(deep_link=True, magic=F.args.in_(PAYLOADS))
+    return CommandStart(deep_link=True, magic=F.args.in_(PAYLOADS), ignore_case=True)
 
 
 async def digest_link(

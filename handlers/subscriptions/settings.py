@@ -4,7 +4,7 @@ buttons, typed answers, /pause, /resume, /unsubscribe; and "show the rest" under
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, Filter, or_f
+from aiogram.filters import Filter, or_f
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -25,7 +25,7 @@ from handlers.callbacks import (
     SubZone,
     TopicAction,
 )
-from handlers.filters import IsAdmin, PrivateChat
+from handlers.filters import IsAdmin, PrivateChat, command
 from handlers.subscriptions import keyboards as kb
 from handlers.subscriptions import views
 from handlers.subscriptions.option_data import SubOption
@@ -54,21 +54,21 @@ def make_router() -> Router:
     cb, msg = router.callback_query, router.message
     # Before anything else: a channel's settings are for admins only, whatever the button says.
     cb.register(channel_button_refused, CHANNEL_BUTTON, ~IsAdmin())
-    msg.register(admins_only, Command("channel", "digest"))
-    msg.register(subscribe_command, Command("subscribe"), PrivateChat())
-    msg.register(subscribe_topic, Command("subscribe"), InForumTopic(), IsAdmin())
-    msg.register(subscribe_topic_refused, Command("subscribe"), InForumTopic())
-    msg.register(subscribe_elsewhere, Command("subscribe"))
+    msg.register(admins_only, command("channel", "digest"))
+    msg.register(subscribe_command, command("subscribe"), PrivateChat())
+    msg.register(subscribe_topic, command("subscribe"), InForumTopic(), IsAdmin())
+    msg.register(subscribe_topic_refused, command("subscribe"), InForumTopic())
+    msg.register(subscribe_elsewhere, command("subscribe"))
     cb.register(menu_subscribe, MenuAction.filter(F.action == Menu.SUBSCRIBE))
     cb.register(choose_frequency, SubFrequency.filter())
     cb.register(choose_day, SubDay.filter())
     cb.register(choose_time, SubTime.filter())
     cb.register(choose_zone, SubZone.filter())
     cb.register(choose_topic, SubTopic.filter())
-    msg.register(settings_command, Command("settings"), PrivateChat())
-    msg.register(pause_command, Command("pause"), PrivateChat())
-    msg.register(resume_command, Command("resume"), PrivateChat())
-    msg.register(unsubscribe_command, Command("unsubscribe"), PrivateChat())
+    msg.register(settings_command, command("settings"), PrivateChat())
+    msg.register(pause_command, command("pause"), PrivateChat())
+    msg.register(resume_command, command("resume"), PrivateChat())
+    msg.register(unsubscribe_command, command("unsubscribe"), PrivateChat())
     cb.register(settings_button, SubMenu.filter())
     return router
 

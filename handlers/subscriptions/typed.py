@@ -9,7 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from aiogram import Router, html
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import Message
@@ -19,7 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.digests.subscriptions import Subscription, SubscriptionService
 from bot.digests.times import parse_local_time, parse_timezone
 from bot.search import parse_query
-from handlers.filters import PlainText
+from handlers.filters import PlainText, command
 from handlers.subscriptions import keyboards as kb
 from handlers.subscriptions import views
 from handlers.subscriptions.states import Step, SubscriptionInput
@@ -40,7 +40,7 @@ def make_router() -> Router:
     # The state first (most messages are in none); StateFilter, not the bare State, which aiogram would run
     # in a worker thread as a synchronous filter. Not only in private chats: a forum topic's digest is set up
     # in the group (the state belongs to that person in that chat).
-    router.message.register(cancel_typed, StateFilter(*_TYPED_STATES), Command("cancel"))
+    router.message.register(cancel_typed, StateFilter(*_TYPED_STATES), command("cancel"))
     router.message.register(typed_time, StateFilter(SubscriptionInput.time), PlainText())
     router.message.register(typed_zone, StateFilter(SubscriptionInput.zone), PlainText())
     router.message.register(typed_topic, StateFilter(SubscriptionInput.topic), PlainText())

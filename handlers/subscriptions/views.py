@@ -141,9 +141,13 @@ def setting_screen(sub: Subscription, step: Step, locale: str, now: datetime) ->
 def done_screen(sub: Subscription, wizard: bool, locale: str, now: datetime) -> Screen:
     text, markup = settings_screen(sub, locale, now)
     if wizard:
-        text = (
-            html.bold(_("Done!")) + "\n\n" + text + "\n\n" + _("/settings changes it, /unsubscribe stops it.")
+        # A channel's (or a group topic's) digest is an admin's: /settings and /unsubscribe are a person's own.
+        hint = (
+            _("/channel list shows it with its settings; the buttons here change it too.")
+            if sub.kind is Kind.CHANNEL
+            else _("/settings changes it, /unsubscribe stops it.")
         )
+        text = html.bold(_("Done!")) + "\n\n" + text + "\n\n" + hint
     return text, markup
 
 

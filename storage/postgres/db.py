@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -25,11 +26,17 @@ Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 MIGRATION_LOCK = 0x616C6174  # "alat"
 
 
+# Writes a transaction's tallies of one kind (what `tally` summed up), on its connection, before COMMIT.
+Flusher = Callable[[Counter[str]], Awaitable[None]]
+
+
 @dataclass(eq=False)
 class _Transaction:
     owner: asyncio.Task[Any] | None
     conn: Connection
     open: bool = True
+    # One layer per open savepoint: name -> key -> delta; a savepoint undone drops its layer.
+    tallies: list[dict[str, Counter[str]]] = field(default_factory=lambda: [{}])
 
 
 def redact(dsn: str) -> str:
@@ -70,6 +77,7 @@ class PostgresDatabase:
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._write_lock = asyncio.Lock()
+        self._flushers: dict[str, Flusher] = {}
         self._context: ContextVar[_Transaction | None] = ContextVar(
             f"transaction of {self.path}", default=None
         )
@@ -84,7 +92,13 @@ class PostgresDatabase:
         """Open the pool and migrate; a database that cannot be used raises DatabaseUnusable."""
         try:
             self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=1, max_size=self._max_size, command_timeout=60
+                self.dsn,
+                min_size=1,
+                max_size=self._max_size,
+                command_timeout=60,
+                # Statements are prepared and reused; a generic plan does not know the query's words, and
+                # would scan every document for a rare one. Planning each time costs far less.
+                server_settings={"plan_cache_mode": "force_custom_plan"},
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DatabaseUnusable(Unusable.CANNOT_OPEN, self.path, str(exc) or type(exc).__name__) from exc
@@ -161,8 +175,15 @@ class PostgresDatabase:
         """One unit of work (see the class); nested, a SAVEPOINT undone alone by an exception."""
         outer = self._current()
         if outer is not None:
-            async with outer.conn.transaction():
-                yield
+            outer.tallies.append({})
+            try:
+                async with outer.conn.transaction():
+                    yield
+            except BaseException:
+                outer.tallies.pop()
+                raise
+            for name, counts in outer.tallies.pop().items():
+                outer.tallies[-1].setdefault(name, Counter()).update(counts)
             return
         # The connection goes back to the pool even when cancelled half-way; the pool rolls back what is
         # left open on it.
@@ -173,6 +194,7 @@ class PostgresDatabase:
             token = self._context.set(tx)
             try:
                 yield
+                await self._flush(tx)
             except BaseException:
                 tx.open = False
                 await begun.rollback()
@@ -183,6 +205,31 @@ class PostgresDatabase:
             finally:
                 tx.open = False
                 self._context.reset(token)
+
+    def on_commit(self, name: str, flush: Flusher) -> None:
+        """Have `flush` write what transactions tallied under `name`, before they commit (in the order
+        the names were first registered: the order in which their rows get locked)."""
+        self._flushers[name] = flush
+
+    def tally(self, name: str, counts: Mapping[str, int]) -> None:
+        """Add to counters that the transaction writes once, at its end, before COMMIT.
+
+        A counter row updated once per document of a batch would gather a version per update within the
+        transaction (each one slower to find) and hold its lock from the first document on; summed up and
+        written at the end it costs one statement per kind, and every transaction locks those rows in one
+        order, last. Reads inside the transaction do not see the sums yet."""
+        tx = self._current()
+        if tx is None:
+            raise RuntimeError("tally() is for use inside a transaction")
+        tx.tallies[-1].setdefault(name, Counter()).update(counts)
+
+    async def _flush(self, tx: _Transaction) -> None:
+        layer = tx.tallies[0]
+        for name, flush in self._flushers.items():
+            counts = layer.get(name)
+            if counts:
+                await flush(counts)
+        layer.clear()
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -230,6 +277,18 @@ class PostgresDatabase:
 
     async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
         async with self._reader() as conn:
+            return list(await conn.fetch(sql, *args))
+
+    async def fetch_indexed(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        """A read of the full-text index that must go through its GIN index. PostgreSQL prices testing a
+        tsvector in a sequential scan like any comparison, not as the unpacking of a document's terms it
+        is, and so scans the whole table for a common word or a phrase: several times slower than the
+        index, at every size. Outside a transaction the read runs in a short one that forbids that plan."""
+        tx = self._current()
+        if tx is not None:
+            return list(await tx.conn.fetch(sql, *args))
+        async with self.pool.acquire() as conn, conn.transaction(readonly=True):
+            await conn.execute("SET LOCAL enable_seqscan = off")
             return list(await conn.fetch(sql, *args))
 
     async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:

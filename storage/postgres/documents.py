@@ -10,7 +10,7 @@ from typing import Any
 
 from storage.models import CorpusStats, Document, FeatureRow, NewDocument, RestoreConflict
 from storage.postgres.db import PostgresDatabase
-from storage.postgres.fulltext import IndexRow, index_row
+from storage.postgres.fulltext import index_row
 from storage.postgres.rows import COLUMNS, now, to_document
 from storage.postgres.search import Search
 
@@ -23,8 +23,16 @@ _VOCAB = (
 
 
 class DocumentRepository(Search):
+    """Documents and their index. The term statistics (document frequencies, totals, the vocabulary)
+    are tallied per transaction and written at its end, before COMMIT (`PostgresDatabase.tally`): in
+    the ingest's transaction, once per batch rather than once per document, and locked in one order by
+    every writer (totals, then terms, then words, each sorted), so concurrent batches cannot deadlock."""
+
     def __init__(self, db: PostgresDatabase) -> None:
         self.db = db
+        db.on_commit("index_totals", self._write_totals)
+        db.on_commit("doc_terms", self._write_terms)
+        db.on_commit("vocab", self._write_words)
 
     # -- writing --------------------------------------------------------------------------------------
 
@@ -33,10 +41,6 @@ class DocumentRepository(Search):
         a refused insert (the same text twice) leaves the transaction usable, as on SQLite."""
         stamp = now()
         async with self.db.savepoint():
-            # The totals first (see _index), even before the document: its insert may wait for another
-            # transaction storing the same text, which must not be waiting for us.
-            row = index_row(doc.title_terms, doc.body_terms)
-            await self._count(row)
             doc_id = int(
                 await self.db.fetchval(
                     "INSERT INTO documents (title, text, url, source_name, published, lang, content_hash, "
@@ -56,13 +60,13 @@ class DocumentRepository(Search):
             )
             if doc.story_id is None:
                 await self.db.execute("UPDATE documents SET story_id = id WHERE id = $1", doc_id)
-            await self._index(doc_id, doc.title_terms, doc.body_terms, counted=row)
+            await self._index(doc_id, doc.title_terms, doc.body_terms)
             await self._features(doc_id, doc.minhash, doc.fingerprint, list(enumerate(doc.bands)))
             await self._story_keys(
                 doc_id, [(k, doc.published.isoformat() if doc.published else "") for k in doc.story_keys]
             )
             if doc.words:
-                await self._add_words(Counter(doc.words))
+                self.db.tally("vocab", Counter(doc.words))
         return doc_id
 
     async def _features(
@@ -93,65 +97,76 @@ class DocumentRepository(Search):
                 doc_id,
             )
 
-    async def _add_words(self, counts: Mapping[str, int]) -> None:
-        # Sorted: two processes adding the same words lock their rows in the same order (no deadlock).
-        items = sorted(counts.items())
-        await self.db.execute(_VOCAB, [w for w, _ in items], [n for _, n in items])
-
-    async def _count(self, row: IndexRow, sign: int = 1) -> None:
+    async def _index(self, doc_id: int, title_terms: str, body_terms: str) -> None:
+        """The document's index rows; its terms and length counted in the transaction's tallies."""
+        row = index_row(title_terms, body_terms)
         await self.db.execute(
-            "UPDATE index_totals SET docs = docs + $1, tokens = tokens + $2", sign, sign * row.length
-        )
-
-    async def _index(
-        self, doc_id: int, title_terms: str, body_terms: str, counted: IndexRow | None = None
-    ) -> None:
-        """The document's index row, its terms' document frequencies and the totals, in the caller's
-        transaction: a search never sees the one without the others.
-
-        The totals row is updated first: it is the one row every writer of the index locks, so writers of
-        other processes queue there until this transaction ends, before they hold any term's row — two
-        batches locking terms in different orders cannot deadlock."""
-        row = counted or index_row(title_terms, body_terms)
-        if counted is None:
-            await self._count(row)
-        await self.db.execute(
-            "INSERT INTO doc_index (doc_id, title_terms, body_terms, tsv, tf, length) "
-            "VALUES ($1, $2, $3, $4::text::tsvector, $5::text::jsonb, $6)",
+            "INSERT INTO doc_index (doc_id, title_terms, body_terms, tsv, length) "
+            "VALUES ($1, $2, $3, $4::text::tsvector, $5)",
             doc_id,
             title_terms,
             body_terms,
             row.tsv,
-            row.tf,
             row.length,
         )
         if row.terms:
             await self.db.execute(
-                "INSERT INTO doc_terms (term, docs) SELECT t, 1 FROM unnest($1::text[]) AS t "
-                "ON CONFLICT (term) DO UPDATE SET docs = doc_terms.docs + 1",
+                "INSERT INTO postings (term, doc_id, tf) SELECT t, $2, f FROM unnest($1::text[], $3::real[]) "
+                "AS u(t, f)",
                 list(row.terms),
+                doc_id,
+                [row.tf[t] for t in row.terms],
             )
+        self.db.tally("index_totals", {"docs": 1, "tokens": row.length})
+        self.db.tally("doc_terms", dict.fromkeys(row.terms, 1))
 
     async def _unindex(self, doc_id: int) -> tuple[str, str] | None:
         """Take a document out of the index; its (title, body) terms, or None when it was not in it."""
         found = await self.db.write(
-            "DELETE FROM doc_index WHERE doc_id = $1 RETURNING title_terms, body_terms, tf, length", doc_id
+            "DELETE FROM doc_index WHERE doc_id = $1 RETURNING title_terms, body_terms, length", doc_id
         )
         if not found:
             return None
-        # The totals first, as in _index: the one lock every writer of the index queues on.
-        await self.db.execute(
-            "UPDATE index_totals SET docs = docs - 1, tokens = tokens - $1", found[0]["length"]
-        )
-        terms = sorted(json.loads(found[0]["tf"]))
+        title_terms, body_terms = found[0]["title_terms"], found[0]["body_terms"]
+        terms = list(index_row(title_terms, body_terms).terms)
         if terms:
-            await self.db.execute("UPDATE doc_terms SET docs = docs - 1 WHERE term = ANY($1::text[])", terms)
-            await self.db.execute("DELETE FROM doc_terms WHERE term = ANY($1::text[]) AND docs <= 0", terms)
-        return found[0]["title_terms"], found[0]["body_terms"]
+            await self.db.execute(
+                "DELETE FROM postings WHERE term = ANY($1::text[]) AND doc_id = $2", terms, doc_id
+            )
+        self.db.tally("index_totals", {"docs": -1, "tokens": -int(found[0]["length"])})
+        self.db.tally("doc_terms", dict.fromkeys(terms, -1))
+        return title_terms, body_terms
+
+    # -- the tallies, written before COMMIT -------------------------------------------------------------
+
+    async def _write_totals(self, counts: Counter[str]) -> None:
+        await self.db.execute(
+            "UPDATE index_totals SET docs = docs + $1, tokens = tokens + $2", counts["docs"], counts["tokens"]
+        )
+
+    async def _write_terms(self, counts: Counter[str]) -> None:
+        items = sorted((term, n) for term, n in counts.items() if n)
+        if not items:
+            return
+        await self.db.execute(
+            "INSERT INTO doc_terms (term, docs) SELECT * FROM unnest($1::text[], $2::int[]) "
+            "ON CONFLICT (term) DO UPDATE SET docs = doc_terms.docs + excluded.docs",
+            [t for t, _ in items],
+            [n for _, n in items],
+        )
+        fewer = [t for t, n in items if n < 0]
+        if fewer:
+            await self.db.execute("DELETE FROM doc_terms WHERE term = ANY($1::text[]) AND docs <= 0", fewer)
+
+    async def _write_words(self, counts: Counter[str]) -> None:
+        items = sorted((word, n) for word, n in counts.items() if n)
+        if items:
+            await self.db.execute(_VOCAB, [w for w, _ in items], [n for _, n in items])
 
     async def add_vocabulary(self, counts: Mapping[str, int]) -> None:
         if counts:
-            await self._add_words(counts)
+            async with self.db.savepoint():
+                self.db.tally("vocab", counts)
 
     async def set_hidden(self, doc_id: int, hidden: bool, title_terms: str, body_terms: str) -> bool:
         async with self.db.savepoint():
@@ -267,7 +282,8 @@ class DocumentRepository(Search):
             "GROUP BY 1 ORDER BY 1"
         )
         sizes = await self.db.fetchrow(
-            "SELECT pg_total_relation_size('doc_index') + pg_total_relation_size('doc_terms'), "
+            "SELECT pg_total_relation_size('doc_index') + pg_total_relation_size('postings') "
+            "+ pg_total_relation_size('doc_terms'), "
             "pg_database_size(current_database()), (SELECT count(*) FROM doc_terms)"
         )
         assert sizes is not None

@@ -8,14 +8,13 @@ A `TermQuery` compiles to a `tsquery` literal (phrases with <->, prefixes with :
 so no user text is ever syntax.
 
 Ranking is FTS5's bm25(title 4.0, body 1.0), computed from the per-document weighted term frequencies
-(`doc_index.tf`), the document frequencies (`doc_terms`) and the totals (`index_totals`). A phrase of
+(`postings`), the document frequencies (`doc_terms`) and the totals (`index_totals`). A phrase of
 several terms counts as often as its rarest term occurs in a matching document (FTS5 counts the
 phrase's instances; positions would be needed for that, and phrases are rare in queries).
 """
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from dataclasses import dataclass
 
@@ -63,7 +62,7 @@ def _quote(lexeme: str) -> str:
 @dataclass(frozen=True)
 class IndexRow:
     tsv: str  # a tsvector literal
-    tf: str  # JSON: term -> weighted frequency
+    tf: dict[str, float]  # term -> 4 * count in the title + count in the body
     length: int  # tokens in title and body (BM25's document length)
     terms: tuple[str, ...]  # the distinct terms, sorted (document frequencies are updated in this order)
 
@@ -85,7 +84,7 @@ def index_row(title_terms: str, body_terms: str) -> IndexRow:
         parts.append(_quote(term) + ":" + ",".join(unique))
     return IndexRow(
         " ".join(parts),
-        json.dumps(weights, ensure_ascii=False),
+        weights,
         len(title) + len(body),
         tuple(sorted(weights)),
     )

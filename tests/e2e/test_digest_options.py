@@ -245,7 +245,7 @@ async def test_subscribe_inside_a_forum_topic_and_get_the_digest_there(
     assert screen.message_thread_id == news and "topic" in (screen.text or "")
     for data in ("sf:daily", "st:0900", "sz:0", "sq:a"):
         await press(admin, screen, f"{data}:{group.id}:1")
-    assert "Done" in (screen.text or "")
+    assert "Done" in (screen.text or "") and "/channel list" in (screen.text or "")
     sub = await local.digests.subscriptions.get(group.id)
     assert sub is not None and sub.thread_id == news
 

@@ -27,7 +27,7 @@ import pytest
 from bot.app.playground import LocalBot
 from bot.corpus.ingest import TextInput
 from emulator import BotAPIEmulator, EmulatedUser, StoredMessage
-from storage.db import StorageWriteError, WriteFailure
+from storage.db import Database, StorageWriteError, WriteFailure
 from tests.e2e.helpers import REPLY_TIMEOUT, local_bot, say
 from tests.files import make_zip
 
@@ -51,6 +51,32 @@ def news(i: int) -> str:
         f"В Алатау обсудили {picked[0]} и {picked[1]}: проект номер {i} оценили в {rng.randint(2, 900)} "
         f"миллионов тенге. Жители спрашивали про {picked[2]}, в акимате пообещали ответить до конца месяца."
     )
+
+
+# --- the storage: a typed error, nothing half-written -------------------------------------------------------
+
+
+async def test_a_refused_write_is_typed_and_leaves_nothing(tmp_path: Path) -> None:
+    async with Database(tmp_path / "t.db") as db:
+        await db.execute("CREATE TABLE t (x BLOB)")
+        await db.execute("INSERT INTO t VALUES (zeroblob(100))")
+        await db.conn.execute(f"PRAGMA max_page_count = {await db.int_scalar('PRAGMA page_count')}")
+        with pytest.raises(StorageWriteError) as full:
+            async with db.transaction():
+                await db.execute("INSERT INTO t VALUES (zeroblob(100))")
+                async with db.transaction():  # a savepoint: the failure below must not hide behind it
+                    await db.execute("INSERT INTO t VALUES (zeroblob(100000))")
+        assert full.value.reason is WriteFailure.DISK_FULL
+        assert "database or disk is full" in str(full.value)
+        assert isinstance(full.value, sqlite3.OperationalError)  # still what older callers catch
+        assert await db.int_scalar("SELECT count(*) FROM t") == 1
+        with pytest.raises(StorageWriteError):  # outside a transaction as well
+            await db.execute("INSERT INTO t VALUES (zeroblob(100000))")
+        await db.conn.execute("PRAGMA query_only = 1")
+        with pytest.raises(StorageWriteError) as read_only:
+            await db.atomic(lambda conn: conn.execute("DELETE FROM t"))
+        assert read_only.value.reason is WriteFailure.READ_ONLY
+        assert await db.int_scalar("SELECT count(*) FROM t") == 1  # and reading works throughout
 
 
 # --- the bot, through the emulator ----------------------------------------------------------------------------

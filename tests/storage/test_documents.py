@@ -99,6 +99,13 @@ async def test_search_ranks_and_counts_and_hidden_documents_leave_the_index(back
     assert await docs.matching_among(_query("аэропорт"), [a, c]) == {a}
     assert await docs.matching_among(_query("аэропорт"), []) == set()
     assert await docs.prefix_freq("аэро") == 2
+    ranked = await docs.ranked_ids(_query("аэропорт"), limit=10)
+    assert [(i, lang) for i, _, lang in ranked] == [(a, "ru"), (b, "ru")]
+    assert [s for _, s, _ in ranked] == [s for _, s in found], "the same BM25 as search_documents"
+    assert [d.id for d in await docs.get_many([c, 999, a])] == [c, a], "in the order asked, missing left out"
+    assert await docs.get_many([]) == []
+    assert await docs.index_terms([a, c, 999]) == {a: "аэропорт новый терминал открыть", c: "погода снег"}
+    assert await docs.index_terms([]) == {}
     assert await docs.indexed_count() == 3
     assert (await docs.term_frequencies())["аэропорт"] == 2
 

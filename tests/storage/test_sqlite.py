@@ -106,7 +106,7 @@ def test_sqlite_locations(location: str, expected: object) -> None:
     assert sqlite_path(location) == expected
 
 
-def test_other_schemes_are_refused_until_they_have_a_backend() -> None:
+def test_sqlite_paths_refuse_other_schemes() -> None:
     with pytest.raises(ValueError, match="postgresql"):
         sqlite_path("postgresql://localhost/alatau")
 

@@ -8,6 +8,7 @@ from bot.corpus.ingest import Corpus, Status, TextInput
 from bot.text.normalize import detect_language, find_date, normalize_text, split_markers
 from tests.conftest import text_input
 from tests.corpus_texts import COUNCIL, DECREE, ENGLISH, KAZAKH
+from tests.storage.services import on_postgres
 
 
 def test_normalize_text() -> None:
@@ -98,6 +99,7 @@ async def test_sample_corpus_loads_once(corpus: Corpus) -> None:
     assert "Алатау" in docs[0].text
 
 
+@pytest.mark.skipif(on_postgres(), reason="breaks the insert with an SQLite trigger (TEST_BACKEND=postgres)")
 async def test_failed_save_leaves_nothing(corpus: Corpus) -> None:
     prepared = await corpus.prepare(text_input(DECREE))
     # Break the insert half-way: the FTS row would be written after the document row.

@@ -844,3 +844,37 @@ def test_damaged_valid_files_never_raise(ext: str, edits: list[tuple[float, int]
 def test_arbitrary_markup_text_never_raises(text: str) -> None:
     for ext in (".md", ".html", ".jsonl"):
         run(f"file{ext}", text.encode("utf-8"))
+
+
+# --- mixed encodings ------------------------------------------------------------------------------------
+
+MIXED_LINES = (
+    "Акимат Алатау объявил о строительстве новой школы на тысячу двести мест.",
+    "Министр образования посетил город и осмотрел будущую площадку.",
+    "Работы начнутся весной, а завершение запланировано на конец года.",
+    "Жители микрорайона давно ждали этого решения, говорят в акимате.",
+)
+
+
+@pytest.mark.parametrize(
+    "codecs",
+    [
+        ("utf-8", "cp1251", "koi8-r", "cp1251"),
+        ("koi8-r", "cp1251", "koi8-r", "utf-8"),
+        ("cp1251", "cp1251", "koi8-r", "cp1251"),
+        ("koi8-r", "koi8-r", "utf-8", "koi8-r"),
+    ],
+)
+def test_a_file_mixing_encodings_is_decoded_line_by_line(codecs: tuple[str, ...]) -> None:
+    from bot.text.normalize import detect_language
+
+    data = b"\r\n".join(line.encode(codec) for line, codec in zip(MIXED_LINES, codecs, strict=True))
+    item = only_item(run("mixed.txt", data))
+    assert item.text == "\n".join(MIXED_LINES)  # no mojibake line
+    assert detect_language(item.text) == "ru"  # mojibake used to read as Kazakh
+
+
+def test_single_8bit_encodings_stay_whole_files() -> None:
+    text = "\n".join(MIXED_LINES)
+    for codec in ("cp1251", "koi8-r"):
+        assert decode_text(text.encode(codec)) == text

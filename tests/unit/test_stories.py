@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -330,8 +329,10 @@ def test_similarity_is_a_symmetric_cosine(cands: list[StoryCandidate]) -> None:
     assert similarity({}, {"a": 1.0}) == 0.0
 
 
-def test_group_is_fast_on_a_corpus(cands: list[StoryCandidate]) -> None:
-    """2,000 documents: the fixtures again and again, each copy a different day with its words perturbed."""
+@pytest.mark.slow
+def test_group_partitions_a_large_corpus(cands: list[StoryCandidate]) -> None:
+    """2,000 documents: the fixtures again and again, each copy a different day with its words perturbed.
+    Its speed is measured by the benchmark (make bench), not asserted here."""
     rng = random.Random(7)
     many: list[StoryCandidate] = []
     for copy in range(2000 // len(cands) + 1):
@@ -340,11 +341,9 @@ def test_group_is_fast_on_a_corpus(cands: list[StoryCandidate]) -> None:
             shift = timedelta(days=copy * 5)
             published = c.published + shift if c.published else None
             many.append(replace(c, doc_id=len(many), published=published, fingerprint=fp))
-    start = time.perf_counter()
     groups = group(many[:2000])
-    elapsed = time.perf_counter() - start
-    assert sum(map(len, groups)) == 2000
-    assert elapsed < 20, elapsed
+    members = sorted(i for g in groups for i in g)
+    assert members == list(range(2000))  # every document in exactly one story
 
 
 def test_report_scores(docs: list[Doc], cands: list[StoryCandidate]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -206,22 +205,6 @@ def test_properties(
         assert out
     ranked = ranked_sentences(text, count=count, morph=morph, max_chars=max_chars)
     assert sorted(ranked) == sorted(out) or len(whole) <= count
-
-
-def test_speed(sample: TextMeta, news: dict[str, TextMeta], morph: Morphology) -> None:
-    """Target: < 20 ms for a ~300-word document (the sample is 285 words). Printed with -s."""
-    fresh = Morphology()  # nothing cached: the first time a document is seen
-    start = time.perf_counter()
-    summarize(sample.text, sample.title, morph=fresh)
-    cold = time.perf_counter() - start
-    runs = 50
-    start = time.perf_counter()
-    for _ in range(runs):
-        summarize(sample.text, sample.title, morph=morph)
-    warm = (time.perf_counter() - start) / runs
-    print(f"summarize sample: cold {cold * 1000:.1f} ms, warm {warm * 1000:.2f} ms")
-    assert warm < 0.020
-    assert cold < 0.200
 
 
 # --- overview -------------------------------------------------------------------------------------------

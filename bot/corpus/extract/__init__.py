@@ -6,6 +6,10 @@ own module and becomes a stream of `RawItem`s, one per document, or `ExtractFail
 
 The text is only decoded and stripped of markup here; normalization, language detection and deduplication
 happen later in the pipeline.
+
+`Limits` bound the work a file may cost, not only its bytes: archive ratios per member and for the whole
+archive, Word XML size and element count, and markup stripping that stays linear in the input. The bot reads
+uploads in `worker.ExtractionWorker`, a separate process with a wall-time budget per file.
 """
 
 from bot.corpus.errors import UploadError, UploadReason

@@ -52,8 +52,8 @@ class Limits:
     # stays under the per-member ratio (text deflates 3-10 times, Word's XML 10-20).
     max_archive_ratio: float = 40.0
     # Word's XML: a real document of `max_text_chars` characters takes a few megabytes and elements.
-    max_docx_xml_bytes: int = 32 * 1024 * 1024
-    max_docx_elements: int = 1_000_000
+    max_docx_xml_bytes: int = 24 * 1024 * 1024
+    max_docx_elements: int = 300_000
     # Wall time a file may take to read (in the bot's extraction worker), after which the worker is killed.
     max_extract_seconds: float = 30.0
 

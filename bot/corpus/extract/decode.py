@@ -70,6 +70,11 @@ def decode_text(data: bytes) -> str:
     text = _decode_mostly(data, "utf-8")
     if text is not None and _looks_like_text(text):
         return text
+    whole = _decode_8bit(data)
+    return _decode_lines(data, whole) if b"\n" in data.strip() else whole
+
+
+def _decode_8bit(data: bytes) -> str:
     candidates: list[str] = []
     for codec in ("cp1251", "koi8-r"):
         try:
@@ -83,6 +88,41 @@ def decode_text(data: bytes) -> str:
     # Both decode almost any byte string, and charset detectors mix them up on short texts; which one
     # reads as Russian is a sharper test.
     return max(candidates, key=_russian_score)
+
+
+# How much better (in `_russian_score` points) a line must read in another encoding than in the file's own
+# for it to be taken as that encoding: short lines give weak evidence, and a wrong switch garbles a line.
+_SWITCH_MARGIN = 12.0
+
+
+def _decode_lines(data: bytes, whole: str) -> str:
+    """A file whose lines come in different encodings (pasted together from several sources: UTF-8, cp1251
+    and KOI8-R lines) is decoded line by line; each line keeps the file's overall encoding unless it is
+    valid UTF-8 with letters outside ASCII, or clearly reads better in the other 8-bit encoding."""
+    lines = data.split(b"\n")
+    codec = "cp1251" if whole == _lenient(data, "cp1251") else "koi8-r"
+    other = "koi8-r" if codec == "cp1251" else "cp1251"
+    out: list[str] = []
+    for line in lines:
+        if line.isascii():
+            out.append(line.decode("ascii"))
+            continue
+        try:
+            out.append(line.decode("utf-8"))
+            continue
+        except UnicodeDecodeError:
+            pass
+        own, alternative = _lenient(line, codec), _lenient(line, other)
+        if _russian_score(alternative) > _russian_score(own) + _SWITCH_MARGIN:
+            own = alternative
+        if not _looks_like_text(own):
+            raise UploadError(UploadReason.MIXED_ENCODING)
+        out.append(own)
+    return "\n".join(out)
+
+
+def _lenient(data: bytes, codec: str) -> str:
+    return data.decode(codec, errors="replace")
 
 
 def _decode_mostly(data: bytes, codec: str) -> str | None:

@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import IO
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from bot.corpus.errors import MB, UploadError, UploadReason
 from bot.corpus.extract.base import ExtractFailure, Limits, RawItem, make_item
@@ -28,6 +28,7 @@ _RUN_TEXT = {_W + "tab": "\t", _W + "ptab": "\t", _W + "br": "\n", _W + "cr": "\
 _T = _W + "t"
 _DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
 _MAIN_PART = "word/document.xml"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 # The side parts (styles, properties) are small in any real document.
 _SIDE_PART_BYTES = 4 * MB
 
@@ -42,8 +43,8 @@ def extract_docx(source: str, data: bytes, limits: Limits) -> RawItem | ExtractF
         if bomb is not None:
             raise bomb
         try:
-            main = archive.getinfo(_MAIN_PART)
-        except KeyError:
+            main = archive.getinfo(_main_part(archive))
+        except (KeyError, *ZIP_ERRORS, etree.LxmlError):
             raise UploadError(UploadReason.DOCX_DAMAGED) from None
         if main.file_size > limits.max_docx_xml_bytes:
             raise _too_complex(limits)
@@ -65,7 +66,7 @@ def _too_complex(limits: Limits) -> UploadError:
     return UploadError(
         UploadReason.DOCX_TOO_COMPLEX,
         size=limits.max_docx_xml_bytes,
-        elements=limits.max_docx_elements,
+        count=limits.max_docx_elements,
     )
 
 
@@ -101,6 +102,15 @@ def _parse_part(archive: zipfile.ZipFile, name: str) -> etree._Element | None:
         return None
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     return etree.fromstring(content, parser)
+
+
+def _main_part(archive: zipfile.ZipFile) -> str:
+    """The document's own part, as the package's relationships name it (almost always word/document.xml)."""
+    root = _parse_part(archive, "_rels/.rels")
+    for relationship in root.iter(_RELATIONSHIP) if root is not None else ():
+        if relationship.get("Type", "").endswith("/officeDocument") and relationship.get("Target"):
+            return str(relationship.get("Target")).lstrip("/")
+    return _MAIN_PART
 
 
 def _heading_styles(archive: zipfile.ZipFile) -> frozenset[str]:
@@ -172,7 +182,9 @@ class _DocumentReader:
         if style is None:
             return False
         style_id = style.get(_VAL, "")
-        return style_id in self.heading_styles or style_id.lower() == "title" or style_id.startswith("Heading")
+        return (
+            style_id in self.heading_styles or style_id.lower() == "title" or style_id.startswith("Heading")
+        )
 
 
 def _paragraph_text(paragraph: etree._Element) -> str:

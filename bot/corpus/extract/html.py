@@ -145,10 +145,8 @@ def _tamed(page: str) -> str:
     """The page without comments (they give no text) and, when it has many, with unclosed `<` escaped:
     both are what makes HTMLParser's time grow with the square of the input."""
     page = without_html_comments(page)
-    unclosed = 0
-    for _ in _UNCLOSED_LT_RE.finditer(page):
-        unclosed += 1
-        if unclosed > _UNCLOSED_LT_TOLERATED:
+    for count, _ in enumerate(_UNCLOSED_LT_RE.finditer(page)):
+        if count >= _UNCLOSED_LT_TOLERATED:
             return _UNCLOSED_LT_RE.sub("&lt;", page)
     return page
 
