@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.admin.audit import AuditAction, AuditLog
 from bot.admin.errors import Failure
@@ -134,6 +135,8 @@ class UploadSettings:
     max_text_chars: int
     # Progress of a bulk upload is reported at most this often.
     progress_seconds: float
+    # A text pasted without any date is dated the day it was uploaded, in this zone (the admin can edit it).
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
 
 class UploadService:
@@ -172,6 +175,11 @@ class UploadService:
         prepared = await self.corpus.prepare(item)
         if prepared.duplicate is not None:
             return self._preview(None, prepared)
+        if prepared.published is None:
+            # Neither the upload nor the text tells the date: the day it reached us is the best we know.
+            day = self.clock.now().astimezone(self.config.timezone).date()
+            item = replace(item, date=day.isoformat())
+            prepared = replace(prepared, published=day)
         try:
             await self.pending.purge(PENDING_TTL)
             pending_id = await self.pending.add(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from bot.admin.audit import AuditLog
 from bot.admin.documents import DocumentService
@@ -118,6 +119,7 @@ class Services:
             settings.min_text_chars,
             settings.max_text_chars,
             settings.upload_progress_seconds,
+            ZoneInfo(settings.default_timezone),
         )
         return cls(
             settings=settings,

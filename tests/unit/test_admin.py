@@ -383,6 +383,24 @@ async def test_preview_is_pending_until_saved_by_its_admin(admin: Admin) -> None
     assert (entry.admin_id, entry.action, entry.doc_id) == (ADMIN, AuditAction.ADD, result.id)
 
 
+async def test_a_pasted_text_without_a_date_is_dated_the_upload_day(admin: Admin) -> None:
+    undated = "Жители Алатау обсудили новый генеральный план города. " * 6
+    preview = await admin.uploads.preview(ADMIN, TextInput(undated, source="chat"))
+    today = datetime.now(UTC).date()  # the test's UploadSettings use UTC
+    assert preview.prepared.published == today
+    assert preview.pending_id is not None
+    result = await admin.uploads.save_pending(preview.pending_id, ADMIN)
+    assert result is not None and result.id is not None
+    saved = await admin.repo.get(result.id)
+    assert saved is not None and saved.published == today
+
+
+async def test_a_dateline_is_kept_over_the_upload_day(admin: Admin) -> None:
+    dated = "АЛМАТЫ, 24 января 2026 года. " + "Жители Алатау обсудили новый генеральный план города. " * 6
+    preview = await admin.uploads.preview(ADMIN, TextInput(dated, source="chat"))
+    assert preview.prepared.published == date(2026, 1, 24)
+
+
 async def test_exact_duplicate_is_not_kept_pending(admin: Admin) -> None:
     await admin.corpus.ingest(TextInput(DECREE, source="seed"))
     preview = await admin.uploads.preview(ADMIN, TextInput(DECREE, source="again"))
