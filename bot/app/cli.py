@@ -40,6 +40,13 @@ def _build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no token, no network)")
     chat.add_argument("--admin", action="store_true", help="act as an admin")
     chat.add_argument("--lang", default="ru", choices=["ru", "kk", "en"], help="your Telegram language")
+    chat.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help="where the bot's log goes (default: playground.log beside the database), so that the "
+        "conversation stays clean",
+    )
 
     ingest = sub.add_parser(
         "ingest",
@@ -93,9 +100,14 @@ def run(argv: Sequence[str] | None = None) -> None:
     command = args.command or "run"
     # The shell tools print their own results; routine log lines would only clutter them.
     level = settings.log_level if command in ("run", "chat") or settings.log_level == "DEBUG" else "WARNING"
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if command == "chat":
+        # The terminal is the conversation: log lines there would read as if the bot said them.
+        log_file = args.log or Path(settings.database_path).parent / "playground.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(level=level, format=log_format, filename=log_file, encoding="utf-8")
+    else:
+        logging.basicConfig(level=level, format=log_format, stream=sys.stderr)
     logging.getLogger("pymorphy3").setLevel(logging.WARNING)
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     secrets = [s.get_secret_value() for s in (settings.bot_token, settings.webhook_secret) if s is not None]

@@ -194,3 +194,22 @@ async def test_the_bot_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert "1 documents" in log
         assert "database closed" in log
         assert "Traceback" not in log
+
+
+def test_the_playground_keeps_its_log_out_of_the_conversation(tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_PATH", "ADMIN_IDS"}}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "a.db"), "chat", "--admin"],
+        cwd=ROOT,
+        env=base,
+        input="/help\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "/latest" in result.stdout  # the bot's answer to /help
+    conversation = result.stdout + result.stderr
+    assert " WARNING " not in conversation and " INFO " not in conversation
+    log = (tmp_path / "playground.log").read_text(encoding="utf-8")
+    assert "WARNING bot.app.commands" in log  # the admin menu cannot be set for an emulated admin
