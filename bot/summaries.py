@@ -62,6 +62,46 @@ def outlet(doc: Document) -> str:
     return host.group(1) if host else f"#{doc.id}"
 
 
+_WORD = re.compile(r"\w{4,}")
+# Titles and leads of reaction and opinion pieces: a story's headline should be the report of the event.
+_REACTION = re.compile(
+    r"прокомментир|\bкомментари|\bмнени|\bэксперт|\bреакци|отреагир|\breact|\bopinion|\bcomment|\bpundit|"
+    r"\banalyst|пікір|сарапшы",
+    re.IGNORECASE,
+)
+_REACTION_PENALTY = 0.15
+
+
+def _terms(doc: Document) -> set[str]:
+    lead = doc.text[:400]
+    return {w[:6] for w in _WORD.findall(f"{doc.title} {lead}".lower())}
+
+
+def representative(members: list[Document]) -> Document:
+    """The report a story is headlined by: the original report of the event. Among the reports of the
+    story's earliest day (all of them when none is dated), republications of another member give way to
+    their original, and the one sharing most key terms with the rest of the story wins; reaction and
+    opinion pieces are lightly penalised. Ties go to the lowest id (the earliest saved)."""
+    dated = [d.published for d in members if d.published]
+    first = min(dated) if dated else None
+    day = [d for d in members if d.published == first] if first else list(members)
+    ids = {d.id for d in members}
+    originals = [d for d in day if d.duplicate_of is None or d.duplicate_of not in ids] or day
+    if len(members) < 2 or len(originals) < 2:
+        return min(originals, key=lambda d: d.id)
+    terms = {d.id: _terms(d) for d in members}
+
+    def score(d: Document) -> float:
+        others = [o for o in members if o.id != d.id]
+        mine = terms[d.id]
+        overlap = sum(len(mine & terms[o.id]) / (len(mine | terms[o.id]) or 1) for o in others)
+        central = overlap / len(others)
+        reaction = _REACTION.search(f"{d.title} {d.text[:200]}") is not None
+        return central - (_REACTION_PENALTY if reaction else 0.0)
+
+    return max(sorted(originals, key=lambda d: d.id), key=score)
+
+
 class SummaryService:
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
@@ -107,8 +147,7 @@ class SummaryService:
             groups.setdefault(d.story_id or d.id, []).append(d)
         stories: list[Story] = []
         for story_id, members in groups.items():
-            # The earliest report usually carries the original headline.
-            lead = min(members, key=lambda d: (d.published or date.max, d.id))
+            lead = representative(members)
             stories.append(Story(story_id, lead.title, self.summarize_document(lead, 2), members))
         stories.sort(key=lambda s: (s.latest or date.min, len(s.documents)), reverse=True)
         return stories[:limit]
