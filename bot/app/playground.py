@@ -87,6 +87,86 @@ HELP = (
 )
 
 
+class Playground:
+    """The terminal conversation: ``handle`` acts on one typed line; ``run_printer`` (a background task)
+    prints every new bot message and edit as it arrives, so replies the bot sends on its own (a chart
+    after its text, an instant digest) show up without waiting for the next keypress."""
+
+    def __init__(self, local: LocalBot, user: EmulatedUser, *, out: Callable[[str], None] = print) -> None:
+        self.local = local
+        self.user = user
+        self.out = out
+        self.ansi = sys.stdout.isatty() if out is print else False
+        self.last: StoredMessage | None = None  # the message whose buttons numbers press
+        self._shown: dict[int, int] = {}  # message_id -> edit_count already printed
+        # What the bot sent before the playground began is not news.
+        for message in user.chat.bot_messages:
+            self._shown[message.message_id] = message.edit_count
+
+    def _pending(self) -> bool:
+        return any(self._shown.get(m.message_id) != m.edit_count for m in self.user.chat.bot_messages)
+
+    def flush(self) -> None:
+        """Print every bot message or edit not printed yet, oldest first."""
+        for message in self.user.chat.bot_messages:
+            if self._shown.get(message.message_id) == message.edit_count:
+                continue
+            self._shown[message.message_id] = message.edit_count
+            self.out(render_message(message, ansi=self.ansi) + "\n")
+            self.last = message
+
+    async def run_printer(self) -> None:
+        state = self.local.emulator.state
+        while True:
+            await state.wait_for(self._pending, None)
+            self.flush()
+
+    async def settle(self) -> None:
+        """Let the bot finish what the last input started, then print it."""
+        with contextlib.suppress(TimeoutError):
+            await self.local.emulator.wait_idle(timeout=10, quiet=0.2)
+        self.flush()
+
+    async def handle(self, text: str) -> bool:
+        """Act on one typed line; False means leave."""
+        text = text.strip()
+        if text in ("/quit", "/exit"):
+            return False
+        if not text:
+            return True
+        user = self.user
+        if text.startswith("/inline"):
+            await _inline(user, text.removeprefix("/inline").strip(), self.out)
+            return True
+        loop = asyncio.get_running_loop()
+        last = self.last
+        if text.isdigit() and last is not None and 1 <= int(text) <= len(numbered_buttons(last)):
+            button = numbered_buttons(last)[int(text) - 1]
+            query = await user.press(last, str(button.get("callback_data") or button["text"]))
+            # The answer is the bot's reply to a press; an edit, if any, is printed when it arrives.
+            try:
+                answer = await query.wait_answer(timeout=10)
+            except TimeoutError:
+                self.out("  (the bot did not answer the button)")
+            else:
+                if answer.text:
+                    self.out(f"  ({answer.text})")
+        elif text.startswith("/file "):
+            upload = await loop.run_in_executor(None, _read_file, text)
+            if upload is None:
+                self.out("  (no such file)")
+                return True
+            await user.send_document(*upload)
+        else:
+            seen = len(user.chat.bot_messages)
+            await user.send_text(text)
+            # Typed input may be piped: wait for the reply before reading on (more arrives in the background).
+            with contextlib.suppress(TimeoutError):
+                await user.chat.wait_until(lambda: len(user.chat.bot_messages) > seen, timeout=10)
+        await self.settle()
+        return True
+
+
 async def _playground(settings: Settings, admin: bool, language: str) -> None:
     user_id = min(settings.admin_ids) if admin and settings.admin_ids else 1000
     if admin and user_id not in settings.admin_ids:
@@ -97,48 +177,21 @@ async def _playground(settings: Settings, admin: bool, language: str) -> None:
     async with LocalBot(settings) as local:
         user = local.emulator.create_user("You", id=user_id, language_code=language, started=True)
         print(f"Offline playground: database {settings.database_path}. {HELP}\n")
-        last: StoredMessage | None = None
+        playground = Playground(local, user)
+        printer = asyncio.create_task(playground.run_printer())
         loop = asyncio.get_running_loop()
-        seen = 0
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
-            text = line.strip()
-            if text in ("/quit", "/exit"):
-                break
-            if not text:
-                continue
-            if text.startswith("/inline"):
-                await _inline(user, text.removeprefix("/inline").strip())
-                continue
-            upload = await loop.run_in_executor(None, _read_file, text) if text.startswith("/file ") else None
-            if text.startswith("/file ") and upload is None:
-                print("  (no such file)")
-                continue
-            edits_before = last.edit_count if last is not None else 0
-            if text.isdigit() and last is not None and 1 <= int(text) <= len(numbered_buttons(last)):
-                button = numbered_buttons(last)[int(text) - 1]
-                query = await user.press(last, str(button.get("callback_data") or button["text"]))
-                answer = await query.wait_answer(timeout=10)
-                if answer.text:
-                    print(f"  ({answer.text})")
-            elif upload is not None:
-                await user.send_document(*upload)
-            else:
-                await user.send_text(text)
-            # Print what the bot sent or edited in reply.
-            with contextlib.suppress(TimeoutError):
-                await user.chat.wait_until(_replied(user, seen, last, edits_before), timeout=10)
-            await local.emulator.wait_idle(timeout=10, quiet=0.2)
-            new = user.chat.bot_messages[seen:]
-            if not new and last is not None:
-                new = [last]
-            for message in new:
-                print(render_message(message, ansi=sys.stdout.isatty()) + "\n")
-            seen = len(user.chat.bot_messages)
-            if new:
-                last = new[-1]
+        try:
+            while True:
+                line = await loop.run_in_executor(None, sys.stdin.readline)
+                if not line or not await playground.handle(line):
+                    break
+            await playground.settle()
+        finally:
+            printer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await printer
+    # Whatever arrived while the bot was stopping is shown too.
+    playground.flush()
 
 
 def _read_file(command: str) -> tuple[str, bytes] | None:
@@ -147,20 +200,15 @@ def _read_file(command: str) -> tuple[str, bytes] | None:
     return (path.name, path.read_bytes()) if path.is_file() else None
 
 
-def _replied(user: EmulatedUser, seen: int, last: StoredMessage | None, edits: int) -> Callable[[], bool]:
-    """True once the bot has sent a new message or edited the last one."""
-    return lambda: len(user.chat.bot_messages) > seen or (last is not None and last.edit_count > edits)
-
-
-async def _inline(user: EmulatedUser, query_text: str) -> None:
+async def _inline(user: EmulatedUser, query_text: str, out: Callable[[str], None] = print) -> None:
     query = await user.inline_query(query_text)
     answer = await query.wait_answer(timeout=10)
     if not answer.results:
-        print("  (no inline results)")
+        out("  (no inline results)")
     for n, result in enumerate(answer.results, start=1):
-        print(f"  {n}. {result.get('title')} — {result.get('description', '')}")
+        out(f"  {n}. {result.get('title')} — {result.get('description', '')}")
     if answer.next_offset:
-        print(f"  … more (next_offset={answer.next_offset})")
+        out(f"  … more (next_offset={answer.next_offset})")
 
 
 def run_playground(settings: Settings, admin: bool = False, language: str = "ru") -> int:
