@@ -6,9 +6,11 @@ The domain and the handlers import these (never a repository module); the reposi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,20 @@ class SubscriptionCounts:
     channels: int
     paused: int
     inactive: dict[str, int]  # reason → how many (blocked, kicked, unsubscribed, …)
+
+    @classmethod
+    def from_groups(cls, rows: Iterable[Any]) -> SubscriptionCounts:
+        """From (kind, active, paused, inactive reason, count) groups, as every backend's query returns them."""
+        people = channels = paused = 0
+        inactive: dict[str, int] = {}
+        for kind, active, is_paused, reason, n in rows:
+            if active:
+                people += n if kind == Kind.PERSON else 0
+                channels += n if kind == Kind.CHANNEL else 0
+                paused += n if is_paused else 0
+            else:
+                inactive[reason or "unknown"] = inactive.get(reason or "unknown", 0) + n
+        return cls(people, channels, paused, inactive)
 
 
 class State(StrEnum):

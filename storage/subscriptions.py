@@ -214,13 +214,4 @@ class SubscriptionRepository:
             "SELECT kind, active, paused, coalesce(inactive_reason, ''), count(*) FROM subscriptions "
             "GROUP BY 1, 2, 3, 4"
         )
-        people = channels = paused = 0
-        inactive: dict[str, int] = {}
-        for kind, active, is_paused, reason, n in rows:
-            if active:
-                people += n if kind == Kind.PERSON else 0
-                channels += n if kind == Kind.CHANNEL else 0
-                paused += n if is_paused else 0
-            else:
-                inactive[reason or "unknown"] = inactive.get(reason or "unknown", 0) + n
-        return SubscriptionCounts(people, channels, paused, inactive)
+        return SubscriptionCounts.from_groups(rows)
