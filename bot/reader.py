@@ -1,16 +1,20 @@
 """What a reader can do: search, page through lists, open a text. One method per thing they do.
 
 This is where the rules about readers live, so that the handlers only render: hidden texts are never
-shown to them, every new search is logged, and search queries are saved under a short id for the paging
-buttons (Telegram's callback data is at most 64 bytes).
+shown to them, every new search is logged (in batches, off the reply path: bot/search_log.py), and a search
+that found something is saved under a short id for the paging buttons and the cards' way back to the list
+(Telegram's callback data is at most 64 bytes).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.search import SearchResult, SearchService, similar_documents
+from bot.search_log import SearchLog
 from bot.summaries import DocumentSummary, SummaryService
 from bot.text.summarize import OverviewItem
 from storage.db import StorageWriteError
@@ -23,6 +27,7 @@ PAGE_SIZE = 5
 LATEST_PAGES = 10  # the latest list stops there: older texts are for search
 LINE_CHARS = 220  # the summary line of a text in a list
 OVERVIEW_ITEMS = 8
+SAVED_IDS_KEPT = 10_000
 
 
 def pages(total: int) -> int:
@@ -33,7 +38,9 @@ def pages(total: int) -> int:
 class SearchPage:
     result: SearchResult
     page: int
-    query_id: int | None  # the saved query the paging buttons refer to; None when nothing was found
+    # The saved query the paging buttons and a card's way back refer to; None when nothing was found (or
+    # the disk is full). Even a single page needs it: a card opened from the list replaces it.
+    query_id: int | None
 
 
 @dataclass(frozen=True)
@@ -79,11 +86,19 @@ class ReaderService:
         summaries: SummaryService,
         documents: DocumentStore,
         queries: QueryStore,
+        search_log: SearchLog,
     ) -> None:
         self._search = search
         self._summaries = summaries
         self._documents = documents
         self._queries = queries
+        self._search_log = search_log
+        # (user, query) → saved id: a saved query keeps its id for good (one row per user and query), so a
+        # search the person made before costs no write. Bounded; the oldest entries go first.
+        self._saved: OrderedDict[tuple[int, str], int] = OrderedDict()
+        # Called with where a new search was made ("chat", "inline") as it is logged (the metrics listen);
+        # a listener must return at once.
+        self.on_search: list[Callable[[str], None]] = []
 
     async def search_page(
         self, user_id: int | None, query: str, page: int = 0, language: str | None = None
@@ -93,8 +108,8 @@ class ReaderService:
         page = max(0, page)
         result = await self._search.search(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE, language=language)
         if page == 0:
-            await self._log(user_id, query, result.total, "chat")
-        return SearchPage(result, page, await self._saved_id(user_id, query, result))
+            self._log(user_id, query, result.total, "chat")
+        return SearchPage(result, page, await self._saved_id(user_id, query) if result.hits else None)
 
     async def saved_search_page(
         self, user_id: int, query_id: int, page: int, language: str | None = None
@@ -103,28 +118,42 @@ class ReaderService:
         another user's."""
         query = await self._queries.get(query_id, user_id)
         if query is None:
+            self._forget_saved(query_id)
             return None
         page = max(0, page)
         result = await self._search.search(query, limit=PAGE_SIZE, offset=page * PAGE_SIZE, language=language)
-        return SearchPage(result, page, await self._saved_id(user_id, query, result))
+        return SearchPage(result, page, query_id)
 
-    async def _saved_id(self, user_id: int | None, query: str, result: SearchResult) -> int | None:
+    async def _saved_id(self, user_id: int | None, query: str) -> int | None:
         """A saved query belongs to its user: another user's paging button finds nothing. With the disk full
         the results are still shown, only without paging buttons."""
-        if not result.hits or user_id is None:
+        if user_id is None:
             return None
+        key = (user_id, query)
+        known = self._saved.get(key)
+        if known is not None:
+            self._saved.move_to_end(key)
+            return known
         try:
-            return await self._queries.save(user_id, query)
+            saved = await self._queries.save(user_id, query)
         except StorageWriteError as exc:
             log.warning("search query not saved for paging (%s)", exc.reason)
             return None
+        self._saved[key] = saved
+        if len(self._saved) > SAVED_IDS_KEPT:
+            self._saved.popitem(last=False)
+        return saved
 
-    async def _log(self, user_id: int | None, query: str, results: int, via: str) -> None:
+    def _forget_saved(self, query_id: int) -> None:
+        """The row is gone (removed by hand): the next search must save it again, not reuse the old id."""
+        for key in [k for k, v in self._saved.items() if v == query_id]:
+            del self._saved[key]
+
+    def _log(self, user_id: int | None, query: str, results: int, via: str) -> None:
         """Searches are logged for /stats; reading needs no space, so a full disk loses the entry only."""
-        try:
-            await self._queries.log(user_id, query, results, via)
-        except StorageWriteError as exc:
-            log.warning("search not logged (%s)", exc.reason)
+        for listener in self.on_search:
+            listener(via)
+        self._search_log.add(user_id, query, results, via)
 
     async def latest(self, page: int = 0) -> Listing:
         page = max(0, page)
@@ -163,7 +192,7 @@ class ReaderService:
         if text:
             result = await self._search.search(text, limit=limit, offset=offset)
             if offset == 0:
-                await self._log(user_id, text, result.total, "inline")
+                self._log(user_id, text, result.total, "inline")
             docs = [hit.document for hit in result.hits]
             more = result.has_next
         else:

@@ -10,6 +10,8 @@ text has is named rather than ignored. The query language is in `bot.query`.
 from __future__ import annotations
 
 import itertools
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -57,6 +59,17 @@ RANK_LIMIT = 4000
 # A one-word query that most texts match is a request for the news about it: newest first.
 BROAD_SHARE = 0.5
 COUNT_CAP = 1000
+# Ranking work is bounded: at most this many matches, the newest, are ranked (and counted: "500+"). Below it
+# the ranking is exact; above it, of two equally good texts the newer one wins anyway in a news bot.
+RANK_WINDOW = 500
+# A prefix stands for the corpus's terms that start with it, looked up in memory (FTS5's own prefix query
+# merges every such term's postings before the first match); a prefix of more terms is left to the index.
+MAX_PREFIX_TERMS = 32
+SEARCH_CACHE = 256  # results of recent queries kept until the corpus changes
+# Another process (a second web worker, the CLI's ingest) changes the corpus without telling this one: a
+# remembered result is checked against its texts as stored before it is shown, and is forgotten after this
+# long so that texts that process added are found soon too.
+SEARCH_CACHE_SECONDS = 60.0
 CANDIDATES = 100  # texts with every word that are ranked against each other (in the reader's language first)
 PARTIAL_CANDIDATES = 50  # texts with a distinctive word ranked for the partial matches after them
 # A partial match has at least half of the query's words, and at least one that is not in most texts:
@@ -72,6 +85,16 @@ class _Clause:
     df: int = 0
 
     @property
+    def phrased(self) -> bool:
+        return any(len(p) > 1 for p in self.alternatives.phrases)
+
+    @property
+    def common(self) -> bool:
+        """In so many texts that ranking its matches is slow and says nothing. A phrase's frequency is only
+        its rarest word's, far above its own: «новый проект» is not common for being made of common words."""
+        return self.df > RANK_LIMIT and not self.phrased
+
+    @property
     def typed(self) -> str:
         return " ".join(o for i in self.items for o in i.originals)
 
@@ -83,12 +106,15 @@ def _meaningful(item: QueryItem) -> bool:
 
 
 class SearchService:
-    def __init__(self, corpus: Corpus) -> None:
+    def __init__(self, corpus: Corpus, cache_size: int = SEARCH_CACHE) -> None:
         self.corpus = corpus
         self.repo = corpus.repo
         self.morph = corpus.morph
         self._terms: TermIndex | None = None
         self._concept_cache: dict[tuple[tuple[str, ...], int], set[tuple[str, ...]]] = {}
+        self._cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, int, int, str | None], tuple[float, SearchResult]] = OrderedDict()
+        self._cache_generation = corpus.generation
 
     # -- building the query -------------------------------------------------------------------------
 
@@ -102,19 +128,36 @@ class SearchService:
                 terms |= self.morph.query_terms(other)
         return terms
 
-    async def _alternatives(self, item: QueryItem) -> Alternatives:
+    async def _alternatives(self, item: QueryItem, stored: bool = True) -> Alternatives:
+        """What a query word may be written as. For the stored texts (`stored`) only the spellings that some
+        text has: a text not stored yet may have any of them."""
         if item.prefix:
+            terms = (await self._term_index()).prefixed(item.words[0], MAX_PREFIX_TERMS) if stored else None
+            if terms:
+                return Alternatives(phrases=tuple((t,) for t in terms))
             return Alternatives(phrases=((item.words[0],),), prefix=True)
+        present = self._present if stored else _unchanged
         options = [
-            sorted(await self._word_terms(w, c)) for w, c in zip(item.words, item.capitalized, strict=True)
+            await present(sorted(await self._word_terms(w, c)))
+            for w, c in zip(item.words, item.capitalized, strict=True)
         ]
         if len(options) == 1:
             return Alternatives(phrases=tuple((t,) for t in options[0]))
+        # Only spellings that some text has: a phrase of the others could match nothing, yet each would cost
+        # the index a pass over its words' positions.
         variants = list(itertools.islice(itertools.product(*options), MAX_PHRASE_VARIANTS))
         if not item.quoted:
             # аэро-такси is also written аэротакси.
-            variants.extend((t,) for t in sorted(await self._word_terms("".join(item.words), False)))
+            joined = await present(sorted(await self._word_terms("".join(item.words), False)))
+            variants.extend((t,) for t in joined)
         return Alternatives(phrases=tuple(variants))
+
+    async def _present(self, terms: list[str]) -> list[str]:
+        """The terms that some indexed text holds (all of them when none is: the word is then missing)."""
+        stats = await self.corpus.stats()
+        # A term the index would split (not a single token) is not in its frequencies: kept as it is.
+        present = [t for t in terms if stats.get(t) > 0 or not t.isalnum()]
+        return present or terms
 
     async def _term_index(self) -> TermIndex:
         stats = await self.corpus.stats()
@@ -136,7 +179,7 @@ class SearchService:
         phrases = tuple(dict.fromkeys((*alt.phrases, *sorted(extra))))
         return Alternatives(phrases=phrases)
 
-    async def _clauses_of(self, items: Sequence[QueryItem]) -> list[_Clause]:
+    async def _clauses_of(self, items: Sequence[QueryItem], stored: bool = True) -> list[_Clause]:
         """One clause per query word; words the lexicon reads as one phrase («генеральный план») make one
         clause; every clause also matches the lexicon's other spellings of its concept."""
         clauses: list[_Clause] = []
@@ -154,11 +197,12 @@ class SearchService:
                         originals=tuple(o for i in run[n:end] for o in i.originals),
                         capitalized=tuple(c for i in run[n:end] for c in i.capitalized),
                     )
-                    alt = await self._expanded(await self._alternatives(merged), [concept])
+                    alt = await self._expanded(await self._alternatives(merged, stored), [concept])
                     clauses.append(_Clause(tuple(run[n:end]), alt))
                 else:
                     item = run[n]
-                    alt = await self._expanded(await self._alternatives(item), [concept] if concept else [])
+                    concepts = [concept] if concept else []
+                    alt = await self._expanded(await self._alternatives(item, stored), concepts)
                     clauses.append(_Clause((item,), alt))
                 n = end
             run.clear()
@@ -168,7 +212,7 @@ class SearchService:
                 run.append(item)
                 continue
             await flush()
-            alt = await self._alternatives(item)
+            alt = await self._alternatives(item, stored)
             if not item.quoted and not item.prefix:
                 # Only a concept that the whole of «аэро-такси» writes: «город-призрак» is no city.
                 whole = [
@@ -229,14 +273,49 @@ class SearchService:
         excluded = [await self._alternatives(i) for i in parsed.negative]
         return clauses, [c for c in optional if c.df], excluded, corrected
 
+    async def word_alternatives(self, items: Sequence[QueryItem]) -> list[Alternatives]:
+        """What each query word (or lexicon phrase) may be written as, as a search reads it: for testing a
+        text that is not stored yet against a query (a source's filter)."""
+        return [c.alternatives for c in await self._clauses_of(items, stored=False)]
+
     # -- running it ---------------------------------------------------------------------------------
 
     async def search(
         self, text: str, limit: int = 5, offset: int = 0, language: str | None = None
     ) -> SearchResult:
-        """A page of results; `language` is the reader's interface language (ranks their texts first)."""
+        """A page of results; `language` is the reader's interface language (ranks their texts first).
+
+        Recent results are reused while the corpus stays as it was: every write that can change a result
+        (a new, hidden, shown, deleted, restored or edited text) moves the corpus's generation, which empties
+        the cache. A result computed while a write was under way is not kept (the generation moved)."""
         limit = max(1, min(limit, 50))
         offset = max(0, offset)
+        generation = self.corpus.generation
+        if generation != self._cache_generation:
+            self._cache.clear()
+            self._cache_generation = generation
+        key = (text, limit, offset, language)
+        cached = self._cache.pop(key, None)
+        if cached is not None and await self._still_true(cached):
+            self._cache[key] = cached
+            return cached[1]
+        result = await self._search(text, limit, offset, language)
+        if self._cache_size and len(text) <= MAX_QUERY_CHARS and self.corpus.generation == generation:
+            self._cache[key] = (time.monotonic(), result)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    async def _still_true(self, cached: tuple[float, SearchResult]) -> bool:
+        """Whether a remembered result may be shown: young enough, and every text in it still stored as it
+        was (not deleted, hidden or edited by another process since)."""
+        stored_at, result = cached
+        if time.monotonic() - stored_at > SEARCH_CACHE_SECONDS:
+            return False
+        shown = [h.document for h in result.hits]
+        return not shown or await self.repo.get_many([d.id for d in shown]) == shown
+
+    async def _search(self, text: str, limit: int, offset: int, language: str | None) -> SearchResult:
         parsed = parse_query(text)
         empty = SearchResult(
             query=text[:MAX_QUERY_CHARS], hits=[], total=0, total_capped=False, offset=offset, limit=limit
@@ -255,7 +334,7 @@ class SearchService:
         if len(clauses) == 1 and (broad := await self._broad(clauses[0], excluded)) is not None:
             return await self._newest(empty, clauses[0], excluded, broad)
         # The next page is read too: whether there is one depends on the partial matches after the full ones.
-        ranked, total = await self._ranked(clauses, optional, excluded, lang, offset + 2 * limit)
+        ranked, total, capped = await self._ranked(clauses, optional, excluded, lang, offset + 2 * limit)
         if not ranked:
             return empty
         page = ranked[offset : offset + limit]
@@ -269,9 +348,9 @@ class SearchService:
             empty,
             hits=hits,
             total=min(total, COUNT_CAP),
-            total_capped=total > COUNT_CAP,
+            total_capped=capped or total > COUNT_CAP,
             partial=any(p for _, _, p in ranked),
-            ordering=Ordering.RECENT if all(c.df > RANK_LIMIT for c in found) else Ordering.RELEVANCE,
+            ordering=Ordering.RECENT if all(c.common for c in found) else Ordering.RELEVANCE,
         )
 
     async def _broad(self, clause: _Clause, excluded: list[Alternatives]) -> int | None:
@@ -280,6 +359,9 @@ class SearchService:
         query = TermQuery(required=(clause.alternatives,), excluded=tuple(excluded))
         stats = await self.corpus.stats()
         if clause.df <= RANK_LIMIT and clause.df < BROAD_SHARE * stats.n_docs:
+            return None
+        if clause.phrased:
+            # Counting a phrase's matches costs a pass over its words' positions, and it is no broad query.
             return None
         # The frequency of a word with its variants is an upper bound: count the texts themselves.
         total = await self.repo.count_matches(query, COUNT_CAP + 1)
@@ -307,27 +389,29 @@ class SearchService:
         excluded: list[Alternatives],
         lang: str,
         needed: int,
-    ) -> tuple[list[tuple[int, float, bool]], int]:
+    ) -> tuple[list[tuple[int, float, bool]], int, bool]:
         """(id, score, partial) of texts with every word first, then those with most of them, enough for the
-        first `needed`; the total."""
+        first `needed`; the total, and whether it is only a lower bound."""
         found = [c for c in clauses if c.df > 0]
-        common = all(c.df > RANK_LIMIT for c in found)
+        common = all(c.common for c in found)
         out: list[tuple[int, float, bool]] = []
         total_full = 0
+        capped = False
         if len(found) == len(clauses):
             full = TermQuery(required=tuple(c.alternatives for c in clauses), excluded=tuple(excluded))
             if common:
                 # Every word is in most texts: newest first, as a one-word query of such a word.
-                total_full = await self.repo.count_matches(full, COUNT_CAP + 1)
-                docs = await self.repo.search_documents(full, limit=needed, by_recency=True)
-                return [(d.id, s, False) for d, s in docs], total_full
-            window = max(CANDIDATES, needed)
-            ranked = await self.repo.ranked_ids(full, limit=window)
-            # Fewer than asked for are all there are: counting them again would cost a query.
-            total_full = (
-                len(ranked) if len(ranked) < window else await self.repo.count_matches(full, COUNT_CAP + 1)
-            )
-            out = [(i, s, False) for i, s in language_fair(ranked, lang)]
+                newest = await self.repo.ranked(
+                    full, limit=needed, window=max(COUNT_CAP + 1, needed), by_recency=True
+                )
+                return [(i, s, False) for i, s, _ in newest.rows], newest.matched, newest.bounded
+            limit = max(CANDIDATES, needed)
+            # No more texts can match than have the rarest word: then every match fits in one ranking. The
+            # window does not grow with the page: every page is cut from the same ranking.
+            window = RANK_WINDOW if min(c.df for c in clauses) > limit else 0
+            ranking = await self.repo.ranked(full, limit=limit, window=window)
+            total_full, capped = ranking.matched, ranking.bounded
+            out = [(i, s, False) for i, s in language_fair(ranking.rows, lang)]
             bonus: dict[int, int] = {}
             if optional:
                 indexed = await self.repo.index_terms([i for i, _, _ in out])
@@ -336,9 +420,9 @@ class SearchService:
         if total_full >= needed or common:
             # The partial matches come after every full one, beyond the pages read now: ranking them would
             # be slow for nothing (the total counts them once a page near them is read).
-            return out, total_full
+            return out, total_full, capped
         partial = await self._partial(clauses, excluded, lang, {i for i, _, _ in out})
-        return out + partial, total_full + len(partial)
+        return out + partial, total_full + len(partial), capped
 
     async def _partial(
         self, clauses: list[_Clause], excluded: list[Alternatives], lang: str, seen: set[int]
@@ -352,7 +436,8 @@ class SearchService:
         query = TermQuery(
             required=tuple(c.alternatives for c in distinctive), excluded=tuple(excluded), any_of=True
         )
-        ranked = [r for r in await self.repo.ranked_ids(query, limit=PARTIAL_CANDIDATES) if r[0] not in seen]
+        ranking = await self.repo.ranked(query, limit=PARTIAL_CANDIDATES, window=RANK_WINDOW)
+        ranked = [r for r in ranking.rows if r[0] not in seen]
         if not ranked:
             return []
         ids = [r[0] for r in ranked]
@@ -377,6 +462,10 @@ class SearchService:
         # The frequency of a word with its variants is an upper bound: count the texts themselves.
         cap = int(limit) + 1
         return await self.repo.count_matches(TermQuery(required=(clause.alternatives,)), cap) < cap
+
+
+async def _unchanged(terms: list[str]) -> list[str]:
+    return terms
 
 
 def _highlight_terms(clauses: Sequence[_Clause]) -> Highlight:

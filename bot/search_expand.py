@@ -71,6 +71,19 @@ class TermIndex:
     def has(self, term: str) -> bool:
         return self._df.get(term, 0) > 0
 
+    def prefixed(self, prefix: str, cap: int) -> list[str] | None:
+        """Every term that starts with `prefix`, or None when there are more than `cap` of them."""
+        terms = self._terms()
+        i = bisect.bisect_left(terms, prefix)
+        found: list[str] = []
+        while i < len(terms) and terms[i].startswith(prefix):
+            if self._df.get(terms[i], 0) > 0:
+                if len(found) == cap:
+                    return None
+                found.append(terms[i])
+            i += 1
+        return found
+
     def starting(self, stem: str) -> list[str]:
         terms = self._terms()
         found: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from .errors import (
@@ -42,6 +43,8 @@ Handler = Callable[[Params], Awaitable[Any]]
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+# A server started with --local hands over files up to 2000 MB, as paths on its disk.
+MAX_LOCAL_DOWNLOAD_BYTES = 2000 * 1024 * 1024
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 CHAT_ACTIONS = frozenset(
     {
@@ -94,8 +97,10 @@ CommandScopeKey = tuple[str, int, int]
 
 
 class BotApiMethods:
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, local_files: Path | None = None) -> None:
         self.state = state
+        # --local mode: getFile writes the file under this folder and answers its absolute path.
+        self.local_files = local_files
         handlers: dict[str, Handler] = {
             "getMe": self.get_me,
             "logOut": self.trivially_ok,
@@ -194,6 +199,8 @@ class BotApiMethods:
         try:
             if entities is not None:
                 formatted = with_explicit_entities(text, entities)
+            elif self.state.fast_parser is not None:
+                formatted = self.state.fast_parser(text, parse_mode)
             else:
                 formatted = parse_text(text, parse_mode, strict_html=self.state.strict_html)
         except UnsupportedParseModeError:
@@ -817,10 +824,18 @@ class BotApiMethods:
         stored = self.state.files.get(p.text("file_id") or "")
         if stored is None:
             raise bad_request("invalid file_id")
-        if stored.size > MAX_DOWNLOAD_BYTES:
+        limit = MAX_DOWNLOAD_BYTES if self.local_files is None else MAX_LOCAL_DOWNLOAD_BYTES
+        if stored.size > limit:
             raise bad_request("file is too big")
-        self.state.assign_file_path(stored)
-        return stored.file_api()
+        relative = self.state.assign_file_path(stored)
+        answer = stored.file_api()
+        if self.local_files is not None:
+            # As telegram-bot-api --local does (a folder per bot, then per kind), an absolute path.
+            path = self.local_files.resolve() / str(self.state.bot.id) / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(stored.data)
+            answer["file_path"] = str(path)
+        return answer
 
     async def get_chat(self, p: Params) -> Any:
         chat = self.chat(p)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -45,10 +46,13 @@ class BotAPIEmulator:
         can_join_groups: bool = True,
         can_read_all_group_messages: bool = False,
         strict_html: bool = True,
+        fast_text: bool = False,
         query_timeout: float = 15.0,
         rate_limits: RateLimitConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        local_files: Path | None = None,
     ) -> None:
+        """`local_files`: act as a server started with --local, keeping files under that folder."""
         bot_id_text, _, secret = token.partition(":")
         if not bot_id_text.isdigit() or not secret:
             raise ValueError("token must look like '<digits>:<secret>'")
@@ -61,11 +65,12 @@ class BotAPIEmulator:
             can_join_groups=can_join_groups,
             can_read_all_group_messages=can_read_all_group_messages,
             strict_html=strict_html,
+            fast_text=fast_text,
             query_timeout=query_timeout,
             clock=clock,
             rate_limits=rate_limits,
         )
-        self.methods = BotApiMethods(self.state)
+        self.methods = BotApiMethods(self.state, local_files)
         self.faults = FaultInjector()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None

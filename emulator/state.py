@@ -21,6 +21,7 @@ from .models import (
     UserInfo,
     UserRecord,
 )
+from .textparse import FastParser
 
 UPDATE_TYPES = frozenset(
     {
@@ -96,6 +97,7 @@ class EmulatorState:
         can_join_groups: bool,
         can_read_all_group_messages: bool,
         strict_html: bool,
+        fast_text: bool = False,
         query_timeout: float,
         clock: Callable[[], float],
         rate_limits: RateLimitConfig | None,
@@ -105,6 +107,7 @@ class EmulatorState:
         self.can_join_groups = can_join_groups
         self.can_read_all_group_messages = can_read_all_group_messages
         self.strict_html = strict_html
+        self.fast_parser = FastParser() if fast_text else None
         self.query_timeout = query_timeout
         self.clock = clock
         self.rate_limiter = None if rate_limits is None else RateLimiter(rate_limits, clock)

@@ -6,6 +6,7 @@ puts after ``can't parse entities:`` so a bot's error handling sees familiar str
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -129,6 +130,32 @@ def parse_text(text: str, parse_mode: str | None, *, strict_html: bool = True) -
     else:
         raise UnsupportedParseModeError(parse_mode)
     return normalize(plain, entities)
+
+
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+class FastParser:
+    """For benchmarks, which measure the bot rather than this server: HTML is not validated, only stripped
+    of its tags (no entities), and every parse is cached, since a benchmark sends the same texts over and
+    over. A malformed text that Telegram would refuse is accepted here, so tests keep the strict parser."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._cache: dict[tuple[str, str | None], FormattedText] = {}
+
+    def __call__(self, text: str, parse_mode: str | None) -> FormattedText:
+        key = (text, parse_mode)
+        found = self._cache.get(key)
+        if found is None:
+            if (parse_mode or "").strip().lower() == "html":
+                found = normalize(html.unescape(_ANY_TAG.sub("", text.replace("\r", ""))), [])
+            else:
+                found = parse_text(text, parse_mode)
+            if len(self._cache) >= self.max_entries:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
 
 
 def with_explicit_entities(text: str, raw_entities: Any) -> FormattedText:

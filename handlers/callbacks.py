@@ -116,32 +116,33 @@ class AuditLogPage(CallbackData, prefix="alog"):
 
 
 # --- subscriptions and digests (handlers/subscriptions/) ----------------------------------------------
-# `chat` is whose subscription a button changes: 0 for the presser's own, a channel's id for a channel
-# (admins only, checked by the handler). `wizard`: part of the /subscribe walk-through, which goes on to
-# the next question; otherwise the button changes one setting and shows the settings again.
+# `sub` is whose subscription a button changes: 0 for the presser's own, else the id of a channel's or a
+# group topic's subscription (who may change it is checked by the handler). `wizard`: part of the
+# /subscribe walk-through, which goes on to the next question; otherwise the button changes one setting
+# and shows the settings again.
 
 
 class SubFrequency(CallbackData, prefix="sf"):
     value: str  # storage.subscriptions.Frequency
-    chat: int = 0
+    sub: int = 0
     wizard: bool = False
 
 
 class SubDay(CallbackData, prefix="sd"):
     day: int  # 0 = Monday
-    chat: int = 0
+    sub: int = 0
     wizard: bool = False
 
 
 class SubTime(CallbackData, prefix="st"):
     value: str  # "0900"; "" asks to type one
-    chat: int = 0
+    sub: int = 0
     wizard: bool = False
 
 
 class SubZone(CallbackData, prefix="sz"):
     index: int  # into bot.digests.schedule.COMMON_ZONES; -1 asks to type one
-    chat: int = 0
+    sub: int = 0
     wizard: bool = False
 
 
@@ -153,7 +154,7 @@ class TopicAction(StrEnum):
 
 class SubTopic(CallbackData, prefix="sq"):
     action: TopicAction
-    chat: int = 0
+    sub: int = 0
     wizard: bool = False
 
 
@@ -171,7 +172,7 @@ class SubAction(StrEnum):
 
 class SubMenu(CallbackData, prefix="ss"):
     action: SubAction
-    chat: int = 0
+    sub: int = 0
 
 
 class DigestMore(CallbackData, prefix="dg"):

@@ -9,6 +9,7 @@ traceback in the log and a short apology for the user.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from aiogram import Router, html
 from aiogram.exceptions import TelegramAPIError
@@ -18,7 +19,10 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.corpus.errors import MB, UploadError, UploadReason, human_size
+from bot.digests.channels import ChannelProblem
 from bot.i18n import pick_language
+from bot.sources.errors import FetchReason
+from bot.sources.service import SourceError, SourceProblem
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +146,17 @@ def describe(error: UploadError, i18n: I18n) -> str:
         )
     if reason is UploadReason.INTERNAL:
         return _("It could not be saved because of an internal error (it is logged); nothing was changed.")
-    # Only files read from disk by the CLI fail these ways; said as the CLI says them.
+    # Only files read from disk (the CLI, a folder) fail these ways.
+    if reason is UploadReason.NOT_REGULAR_FILE:
+        return _("It is not a regular file.")
+    if reason is UploadReason.READ_FAILED:
+        return _("The file could not be read.")
+    if reason is UploadReason.NO_SUCH_PATH:
+        return _("There is no such file or folder.")
+    if reason is UploadReason.LINK_OUTSIDE:
+        return _("A symbolic link to {path}, outside the folder: skipped.").format(path=p.get("path", "?"))
+    if reason is UploadReason.EMPTY_FOLDER:
+        return _("The folder contains no files.")
     return _("It could not be used: {reason}").format(reason=html.quote(error.english()))
 
 
@@ -185,6 +199,14 @@ async def on_refusal(event: ErrorEvent, i18n: I18n) -> bool:
     return True
 
 
+async def on_source_refusal(event: ErrorEvent, i18n: I18n) -> bool:
+    """A /source action the service refused: the admin is told why."""
+    assert isinstance(event.exception, SourceError)
+    if not await _tell(event.update, describe_source_error(event.exception, i18n)):
+        log.warning("could not tell the admin why update %s was refused", event.update.update_id)
+    return True
+
+
 async def on_error(event: ErrorEvent, i18n: I18n) -> bool:
     update = event.update
     log.error("update %s failed", update.update_id, exc_info=event.exception)
@@ -201,5 +223,59 @@ def make_router() -> Router:
     """The error handlers: refusals first, then everything else."""
     router = Router(name=__name__)
     router.errors.register(on_refusal, ExceptionTypeFilter(UploadError))
+    router.errors.register(on_source_refusal, ExceptionTypeFilter(SourceError))
     router.errors.register(on_error)
     return router
+
+
+# -- sources -------------------------------------------------------------------------------------------------
+
+
+def describe_fetch_failure(reason: str, params: Mapping[str, object], i18n: I18n) -> str:
+    """A source's last failure (its stored reason code and parameters) in the current locale, as HTML."""
+    _ = i18n.gettext
+    p = {k: html.quote(str(v)) for k, v in params.items()}
+    texts = {
+        FetchReason.TIMEOUT.value: _("no answer within {seconds} s").format(seconds=p.get("seconds", "?")),
+        FetchReason.NETWORK.value: _("the site cannot be reached (network error)"),
+        FetchReason.HTTP_STATUS.value: _("the site answered with the error {status}").format(
+            status=p.get("status", "?")
+        ),
+        FetchReason.TOO_LARGE.value: _("larger than {limit} MB, not read").format(
+            limit=p.get("limit_mb", "?")
+        ),
+        FetchReason.NOT_A_FEED.value: _("not an RSS or Atom feed"),
+        FetchReason.TOO_MANY_REDIRECTS.value: _("too many redirects (more than {limit})").format(
+            limit=p.get("limit", "?")
+        ),
+        FetchReason.ROBOTS_DISALLOWED.value: _("the site's robots.txt forbids reading it"),
+        FetchReason.BAD_URL.value: _("not a usable http(s) address"),
+    }
+    return texts.get(reason) or _("an internal error (it is logged)")
+
+
+def describe_source_error(error: SourceError, i18n: I18n) -> str:
+    """A refused /source action in the current locale, as HTML."""
+    _ = i18n.gettext
+    p = {k: html.quote(str(v)) for k, v in error.params.items()}
+    problem = error.problem
+    if problem is SourceProblem.BAD_ADDRESS:
+        return _("Send a feed's address (https://…) or a channel's @name.")
+    if problem is SourceProblem.EXISTS:
+        return _("That is already source #{id}. /sources lists them.").format(id=p.get("id", "?"))
+    if problem is SourceProblem.NOT_FOUND:
+        return _("There is no source #{id}. /sources lists them.").format(id=p.get("id", "?"))
+    if problem is SourceProblem.NEEDS_BOT:
+        return _("A channel is added in the chat with the bot (/source add @channel).")
+    if problem is SourceProblem.NOT_POLLED:
+        return _("A channel's posts arrive by themselves as they are published: there is nothing to poll.")
+    if problem is SourceProblem.FILTER_TOO_LONG:
+        return _("The filter is too long (at most {max} characters).").format(max=p.get("max", "?"))
+    channel = error.params.get("problem")
+    if channel == ChannelProblem.NOT_A_CHANNEL:
+        return _("That is not a channel.")
+    if channel in (ChannelProblem.NOT_ADMIN, ChannelProblem.NOT_FOUND):
+        return _(
+            "I cannot read that channel: add me to it as an administrator first (I only read its posts)."
+        )
+    return _("I cannot read that channel.")

@@ -2,7 +2,9 @@
 
 `IsAdmin` is the one place that decides who is an admin: it is set as a router-level filter on every admin
 router, so no command, forged callback data, file or forwarded post from anyone else reaches an admin
-handler. It is async on purpose: aiogram runs synchronous filters in a worker thread, one hop per update.
+handler. It is async on purpose: aiogram runs synchronous filters in a worker thread, one hop per update —
+magic filters (`F.text`) and bare `State`s included; every filter here is async, and a test checks that no
+router uses any other kind.
 """
 
 from __future__ import annotations
@@ -36,6 +38,34 @@ class PlainText(Filter):
     async def __call__(self, message: Message) -> bool:
         text = message.text
         return bool(text and not text.startswith("/"))
+
+
+class SlashCommand(Filter):
+    """A text that starts with "/" (`~SlashCommand()`: anything else, a photo or a sticker included).
+    Written out rather than as `F.text.startswith("/")`: aiogram runs a magic filter in a worker thread."""
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text
+        return text is not None and text.startswith("/")
+
+
+class MaybeCommand(Filter):
+    """What aiogram's Command filter could take: a text or a caption that starts with "/". As a router's
+    filter in front of command handlers, a search skips them all at once rather than failing each in turn."""
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text or message.caption
+        return text is not None and text.startswith("/")
+
+
+class HasDocument(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return message.document is not None
+
+
+class Forwarded(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return message.forward_origin is not None
 
 
 class CarriesUpload(Filter):

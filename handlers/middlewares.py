@@ -17,6 +17,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import pick_language
+from bot.throttle import Buckets, MemoryBuckets
 from bot.users import UserService
 from handlers.ui.edit import is_query_too_old
 
@@ -92,7 +93,8 @@ class CallbackAnswers(CallbackAnswerMiddleware):
 
 class ThrottleMiddleware(BaseMiddleware):
     """A token bucket per user: bursts are fine, a flood gets one polite "slow down" and then silence
-    until the bucket refills — never a crash, never a reply per flooded message."""
+    until the bucket refills — never a crash, never a reply per flooded message. The buckets are this
+    process's, or shared by all the bot's processes (`buckets`, from bot/app when Redis is configured)."""
 
     def __init__(
         self,
@@ -100,30 +102,17 @@ class ThrottleMiddleware(BaseMiddleware):
         burst: int = 5,
         clock: Callable[[], float] = time.monotonic,
         exempt: Iterable[int] = (),
+        buckets: Buckets | None = None,
     ) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.clock = clock
+        self.buckets: Buckets = buckets or MemoryBuckets(rate, burst, clock)
         # Admins are trusted, and an album of files they upload arrives as a burst of messages.
         self.exempt = frozenset(exempt)
-        self._buckets: dict[int, tuple[float, float, bool]] = {}  # user → (tokens, last time, warned)
-
-    def allow(self, user_id: int) -> tuple[bool, bool]:
-        """(allowed, should_warn)."""
-        now = self.clock()
-        tokens, last, warned = self._buckets.get(user_id, (float(self.burst), now, False))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self._buckets[user_id] = (tokens - 1, now, False)
-            return True, False
-        self._buckets[user_id] = (tokens, now, True)
-        return False, not warned
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None or user.id in self.exempt:
             return await handler(event, data)
-        allowed, warn = self.allow(user.id)
+        allowed, warn = await self.buckets.take(user.id)
         if allowed:
             return await handler(event, data)
         log.info("throttled user %s", user.id)

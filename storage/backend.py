@@ -9,24 +9,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.archive import ArchiveRepository
 from storage.audit import AuditRepository
 from storage.db import Database
 from storage.deliveries import DeliveryRepository
 from storage.documents import DocumentRepository
 from storage.interfaces import (
+    ArchiveStore,
     AuditStore,
     DeliveryStore,
     DocumentStore,
+    LeaseStore,
     PendingStore,
     QueryStore,
     ReportStore,
+    SourceStore,
     SubscriptionStore,
     Transactions,
     UserStore,
 )
+from storage.leases import LeaseRepository
 from storage.pending import PendingRepository
 from storage.postgres.db import PostgresDatabase
 from storage.reports import ReportRepository
+from storage.sources import SourceRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.users import QueryRepository, UserRepository
 
@@ -46,9 +52,20 @@ class Backend:
     reports: ReportStore
     subscriptions: SubscriptionStore
     deliveries: DeliveryStore
+    archive: ArchiveStore  # whole-corpus export and import
+    leases: LeaseStore  # the active worker's lease
+    sources: SourceStore
 
     async def close(self) -> None:
+        await self.leases.close()
         await self.database.close()
+
+    async def ping(self) -> None:
+        """A trivial query that reads the schema; raises whatever the database raises when it cannot."""
+        if isinstance(self.database, Database):
+            await self.database.scalar("SELECT count(*) FROM sqlite_master")
+        else:
+            await self.database.fetchval("SELECT 1")
 
 
 def sqlite_path(location: str | Path) -> Path | str:
@@ -64,10 +81,12 @@ def sqlite_path(location: str | Path) -> Path | str:
 
 def sqlite_backend(database: Database) -> Backend:
     """Every repository on an (opened or not yet opened) SQLite database."""
+    documents = DocumentRepository(database)
     return Backend(
         database=database,
         transactions=database,
-        documents=DocumentRepository(database),
+        documents=documents,
+        archive=ArchiveRepository(database, documents),
         users=UserRepository(database),
         queries=QueryRepository(database),
         audit=AuditRepository(database),
@@ -75,6 +94,8 @@ def sqlite_backend(database: Database) -> Backend:
         reports=ReportRepository(database),
         subscriptions=SubscriptionRepository(database),
         deliveries=DeliveryRepository(database),
+        leases=LeaseRepository(database),
+        sources=SourceRepository(database),
     )
 
 
@@ -84,12 +105,16 @@ def is_postgres(location: str | Path) -> bool:
 
 def postgres_backend(database: PostgresDatabase) -> Backend:
     """Every repository on an (opened or not yet opened) PostgreSQL database."""
-    from storage.postgres import audit, deliveries, documents, pending, reports, subscriptions, users
+    from storage.postgres import audit, deliveries, documents, pending, reports, sources, subscriptions, users
+    from storage.postgres.archive import ArchiveRepository as PostgresArchive
+    from storage.postgres.leases import AdvisoryLeases
 
+    document_store = documents.DocumentRepository(database)
     return Backend(
         database=database,
         transactions=database,
-        documents=documents.DocumentRepository(database),
+        documents=document_store,
+        archive=PostgresArchive(database, document_store),
         users=users.UserRepository(database),
         queries=users.QueryRepository(database),
         audit=audit.AuditRepository(database),
@@ -97,6 +122,8 @@ def postgres_backend(database: PostgresDatabase) -> Backend:
         reports=reports.ReportRepository(database),
         subscriptions=subscriptions.SubscriptionRepository(database),
         deliveries=deliveries.DeliveryRepository(database),
+        leases=AdvisoryLeases(database),
+        sources=sources.SourceRepository(database),
     )
 
 

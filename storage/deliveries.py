@@ -7,19 +7,20 @@
        │           └──────► unknown     (the process stopped before Telegram answered: arrived or not)
        └── an admin's resend ◄─┘
 
-A row is `sending` only while its request is in flight, so after a crash `sending` means "in doubt": the
-next start makes it `unknown`, which is never sent again on its own (that could be a duplicate) and is
-reported to the admins, who may resend to exactly those chats.
+A row is `sending` only while its request is in flight, so after a crash `sending` means "in doubt": once
+the engine that claimed it (`claimed_by`) is gone — its heartbeat in `engines` stale — it becomes
+`unknown`, which is never sent again on its own (that could be a duplicate) and is reported to the admins,
+who may resend to exactly those chats.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from storage.db import Database
-from storage.models import Delivery, NewDigest, Rendered, State, StoredDigest, Target
+from storage.models import Delivery, NewDigest, Queued, Rendered, State, StoredDigest, Target
 from storage.subscriptions import to_db_time
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Delivery",
     "DeliveryRepository",
     "NewDigest",
+    "Queued",
     "Rendered",
     "State",
     "StoredDigest",
@@ -61,14 +63,19 @@ class DeliveryRepository:
         render: Callable[[int], Rendered],
         targets: Sequence[Target],
         now: datetime,
-    ) -> int:
+    ) -> Queued:
         """Store a digest, its ledger rows and each subscription's new cursor and due time in one
         transaction: either all of them are queued and moved on, or nothing happened.
 
-        `render` gets the new digest's id (its buttons refer to it) and must not block.
+        A target with `seen` moves only if its subscription still has that cursor and due time (another
+        process may have queued it meanwhile): the losers get no row, and when no target is left nothing
+        is stored at all. `render` gets the new digest's id (its buttons refer to it) and must not block.
         """
         stamp = to_db_time(now)
         async with self.db.transaction():
+            moved = await self.db.atomic(lambda conn: _move_subscriptions(conn, targets, stamp))
+            if not moved:
+                return Queued(0, 0)
             inserted = await self.db.execute(
                 "INSERT INTO digests (created_at, language, filter_query, cursor_from, cursor_to, stories, "
                 "text) VALUES (?, ?, ?, ?, ?, ?, '')",
@@ -88,16 +95,7 @@ class DeliveryRepository:
                 "UPDATE digests SET text = ?, reply_markup = ? WHERE id = ?",
                 (rendered.text, rendered.reply_markup, digest_id),
             )
-            await self.db.executemany(
-                "UPDATE subscriptions SET cursor = max(cursor, ?), next_due_utc = ?, last_digest_at = ?, "
-                "updated_at = ? WHERE id = ?",
-                [
-                    (t.cursor, to_db_time(t.next_due), stamp, stamp, t.subscription_id)
-                    for t in targets
-                    if t.subscription_id is not None
-                ],
-            )
-            await self.db.executemany(
+            added = await self.db.executemany(
                 "INSERT OR IGNORE INTO deliveries (digest_id, chat_id, subscription_id, state, created_at, "
                 "updated_at, thread_id, silent, link_previews) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
                 [
@@ -111,23 +109,62 @@ class DeliveryRepository:
                         int(t.silent),
                         int(t.link_previews),
                     )
-                    for t in targets
+                    for t in moved
                 ],
             )
-        return digest_id
+        return Queued(digest_id, added)
 
     # -- the engine's side ----------------------------------------------------------------------------------
 
-    async def recover_in_doubt(self) -> int:
-        """Rows left `sending` by a process that died become `unknown`: their request may or may not have
+    async def recover_in_doubt(self, stale_before: datetime | None = None) -> int:
+        """Rows left `sending` by an engine that is gone become `unknown`: their request may or may not have
         reached Telegram, which has no way to ask. Never counted as sent (Telegram did not answer), never
-        sent again on their own (that could be a duplicate); `resend_unknown` is the admins' choice."""
-        rows = await self.db.write(
-            "UPDATE deliveries SET state = 'unknown', last_error = ?, updated_at = ? WHERE state = 'sending' "
-            "RETURNING id",
-            (IN_DOUBT, _now()),
+        sent again on their own (that could be a duplicate); `resend_unknown` is the admins' choice.
+
+        Gone: its last heartbeat is older than `stale_before` (or it never beat one); the claims of an
+        engine that still beats are its own business. None: every `sending` row (one process alone)."""
+        live = (
+            ""
+            if stale_before is None
+            else " AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM engines WHERE heartbeat_at >= ?))"
         )
+        params: tuple[object, ...] = (IN_DOUBT, _now())
+        if stale_before is not None:
+            params += (to_db_time(stale_before),)
+        rows = await self.db.write(
+            f"UPDATE deliveries SET state = 'unknown', last_error = ?, updated_at = ? WHERE state = 'sending'{live} "
+            "RETURNING id",
+            params,
+        )
+        if stale_before is not None:
+            await self.db.execute("DELETE FROM engines WHERE heartbeat_at < ?", (to_db_time(stale_before),))
         return len(rows)
+
+    async def beat(self, engine_id: str, at: datetime, host: str = "", pid: int = 0) -> None:
+        """An engine is alive (its claims are not in doubt while it beats), in process `pid` on `host`."""
+        stamp = to_db_time(at)
+        await self.db.execute(
+            "INSERT INTO engines (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            (engine_id, host, pid, stamp, stamp),
+        )
+
+    async def engines_on(self, host: str) -> dict[str, int]:
+        """The engines that beat on `host`: id -> process id."""
+        rows = await self.db.fetchall("SELECT id, pid FROM engines WHERE host = ?", (host,))
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    async def watch(self, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """SQLite cannot notify another process: the engine polls instead."""
+
+        async def unwatch() -> None:
+            return None
+
+        return unwatch
+
+    async def forget_engine(self, engine_id: str) -> None:
+        """The engine stopped: whatever it left `sending` is in doubt from now on."""
+        await self.db.execute("DELETE FROM engines WHERE id = ?", (engine_id,))
 
     async def unknown_count(self) -> tuple[int, int]:
         """(chats, digests) with a delivery whose outcome is unknown."""
@@ -157,14 +194,15 @@ class DeliveryRepository:
         row = await self.db.fetchone("SELECT text, reply_markup FROM digests WHERE id = ?", (digest_id,))
         return Rendered(row[0], row[1]) if row is not None else None
 
-    async def mark_sending(self, delivery_id: int) -> bool:
-        """Claim a pending row right before its request; False when it is no longer pending or its
-        subscription has stopped or paused meanwhile (then the caller cancels it)."""
+    async def mark_sending(self, delivery_id: int, engine_id: str | None = None) -> bool:
+        """Claim a pending row for `engine_id` right before its request; False when it is no longer pending
+        (another engine claimed it) or its subscription has stopped or paused meanwhile (then the caller
+        cancels it)."""
         rows = await self.db.write(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?, claimed_by = ? "
             "WHERE id = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM subscriptions s "
             "WHERE s.id = deliveries.subscription_id AND (s.active = 0 OR s.paused = 1)) RETURNING id",
-            (_now(), delivery_id),
+            (_now(), engine_id, delivery_id),
         )
         return bool(rows)
 
@@ -206,10 +244,13 @@ class DeliveryRepository:
                 (reason[:500], now, delivery_id),
             )
             if subscription_id is not None:
+                # The whole chat refuses (blocked, kicked, …): every subscription of it stops, each topic of
+                # a group; a deleted topic stops only its own.
                 conn.execute(
                     "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? "
-                    "WHERE id = ? AND active = 1",
-                    (reason[:100], now, subscription_id),
+                    "WHERE active = 1 AND (id = ? OR (? != 'topic_gone' AND "
+                    "chat_id = (SELECT chat_id FROM subscriptions WHERE id = ?)))",
+                    (reason[:100], now, subscription_id, reason, subscription_id),
                 )
 
         await self.db.atomic(work)
@@ -275,6 +316,29 @@ class DeliveryRepository:
             (to_db_time(before),),
         )
         return len(rows)
+
+
+def _move_subscriptions(
+    conn: sqlite3.Connection, targets: Sequence[Target], stamp: str | None
+) -> list[Target]:
+    """Move each target's subscription on (compare-and-set where the target says what it saw); the targets
+    still to be delivered to."""
+    moved = []
+    for t in targets:
+        if t.subscription_id is None:
+            moved.append(t)
+            continue
+        sql = (
+            "UPDATE subscriptions SET cursor = max(cursor, ?), next_due_utc = ?, last_digest_at = ?, "
+            "updated_at = ? WHERE id = ?"
+        )
+        params: tuple[object, ...] = (t.cursor, to_db_time(t.next_due), stamp, stamp, t.subscription_id)
+        if t.seen is not None:
+            sql += " AND cursor = ? AND next_due_utc IS ?"
+            params += (t.seen[0], to_db_time(t.seen[1]))
+        if conn.execute(sql, params).rowcount:
+            moved.append(t)
+    return moved
 
 
 def _delivery(r: sqlite3.Row) -> Delivery:

@@ -6,17 +6,21 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import cast
 
-from storage.db import Database
+from storage.db import Database, write_failure
 from storage.models import (
     Alternatives,
     CorpusStats,
     Document,
     FeatureRow,
+    NearCandidate,
     NewDocument,
+    Ranking,
     RestoreConflict,
+    StoryQuery,
     TermQuery,
 )
 
@@ -28,6 +32,9 @@ _COLUMNS = (
 )
 # Newest first by publication date looks at this many of the newest-saved matches (at least).
 BY_DATE_WINDOW = 200
+_ADD_WORDS = (
+    "INSERT INTO vocab (word, freq) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET freq = freq + excluded.freq"
+)
 # Title terms count four times body terms in BM25.
 _BM25 = "bm25(doc_fts, 4.0, 1.0)"
 
@@ -70,6 +77,10 @@ def _alternatives(alt: Alternatives) -> str:
     return "(" + " OR ".join(parts) + ")"
 
 
+def _has_phrase(query: TermQuery) -> bool:
+    return any(len(p) > 1 for alt in (*query.required, *query.excluded) for p in alt.phrases)
+
+
 def compile_match(query: TermQuery) -> str:
     """The FTS5 MATCH expression for a query; every term is quoted, so no user text is ever syntax."""
     if not query.required:
@@ -93,10 +104,17 @@ class DocumentRepository:
         """Insert a document with its index rows, atomically (inside the current transaction, if any)."""
         return await self.db.atomic(lambda conn: _add(conn, doc))
 
+    async def add_many(self, docs: Sequence[NewDocument]) -> list[int | None]:
+        """Insert a batch in one hop: the id of each document, or None for one the database refused (it is
+        rolled back alone; the others are stored). A full disk or read-only database raises."""
+        if not docs:
+            return []
+        return await self.db.atomic(lambda conn: _add_many(conn, docs))
+
     async def add_vocabulary(self, counts: Mapping[str, int]) -> None:
         """Count documents per word; a batch passes its words summed, one row per distinct word."""
         await self.db.executemany(
-            "INSERT INTO vocab (word, freq) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET freq = freq + excluded.freq",
+            _ADD_WORDS,
             list(counts.items()),
         )
 
@@ -241,6 +259,54 @@ class DocumentRepository:
         )
         return [(int(r[0]), -float(r[1]), str(r[2])) for r in rows]
 
+    async def ranked(
+        self, query: TermQuery, limit: int, window: int = 0, by_recency: bool = False
+    ) -> Ranking:
+        """The best `limit` matches, best first by BM25 (or newest first, `by_recency`), and how many there
+        are, in one statement. With `window`, only the newest `window` matches are ranked and counted: the
+        index walks them in rowid order and stops, so the work is bounded however common the words are."""
+        match = compile_match(query)
+        if by_recency:
+            rows = await self.db.fetchall(
+                "SELECT m.rowid, 0.0, d.lang, (SELECT count(*) FROM (SELECT 1 FROM doc_fts WHERE doc_fts MATCH ?1 "
+                "LIMIT ?3)) FROM (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2) "
+                "AS m JOIN documents d ON d.id = m.rowid ORDER BY m.rowid DESC",
+                (match, limit, window or -1),
+            )
+        elif window and _has_phrase(query):
+            # A phrase's positions are checked for every document holding its words: one pass over the newest
+            # `window` matches, ranked here, rather than one to find the window and another to rank it.
+            newest = await self.db.fetchall(
+                f"SELECT m.rowid, m.score, d.lang, 0 FROM (SELECT rowid, {_BM25} AS score FROM doc_fts "
+                "WHERE doc_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS m JOIN documents d ON d.id = m.rowid",
+                (match, window),
+            )
+            found = sorted(
+                ((int(r[0]), -float(r[1]), str(r[2])) for r in newest), key=lambda x: (-x[1], -x[0])
+            )
+            return Ranking(found[:limit], len(found), bounded=len(found) >= window)
+        elif window:
+            rows = await self.db.fetchall(
+                "WITH w AS MATERIALIZED (SELECT coalesce(min(rowid), 0) AS lo, count(*) AS n FROM ("
+                "SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)) "
+                f"SELECT m.rowid, m.score, d.lang, (SELECT n FROM w) FROM (SELECT rowid, {_BM25} AS score "
+                "FROM doc_fts WHERE doc_fts MATCH ?1 AND rowid >= (SELECT lo FROM w) "
+                "ORDER BY score, rowid DESC LIMIT ?3) AS m JOIN documents d ON d.id = m.rowid "
+                "ORDER BY m.score, m.rowid DESC",
+                (match, window, limit),
+            )
+        else:
+            rows = await self.db.fetchall(
+                f"SELECT m.rowid, m.score, d.lang, 0 FROM (SELECT rowid, {_BM25} AS score FROM doc_fts "
+                "WHERE doc_fts MATCH ? ORDER BY score, rowid DESC LIMIT ?) AS m JOIN documents d "
+                "ON d.id = m.rowid ORDER BY m.score, m.rowid DESC",
+                (match, limit),
+            )
+        found = [(int(r[0]), -float(r[1]), str(r[2])) for r in rows]
+        # Without a window the matches are counted only up to `limit`: the caller knows when that is all.
+        matched = int(rows[0][3]) if rows and (window or by_recency) else len(found)
+        return Ranking(found, matched, bounded=bool(window) and matched >= window)
+
     async def index_terms(self, ids: Sequence[int]) -> dict[int, str]:
         """The indexed terms of these documents (title, then body), as the index holds them: enough to tell
         which words of a query each one has without asking the index once per word."""
@@ -304,6 +370,33 @@ class DocumentRepository:
         )
         return [int(r[0]) for r in rows]
 
+    async def by_hashes(self, hashes: Sequence[str]) -> dict[str, Document]:
+        """The stored documents with these content hashes, by hash."""
+        if not hashes:
+            return {}
+        marks = ",".join("?" * len(hashes))
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM documents WHERE content_hash IN ({marks})", list(hashes)
+        )
+        return {r["content_hash"]: _row_to_document(r) for r in rows}
+
+    async def near_candidates(
+        self, bands: Sequence[Sequence[int]], limit: int = 50
+    ) -> list[list[NearCandidate]]:
+        """For each new document's bands, the stored documents sharing the most of them (as
+        `band_candidates`), with their signatures and originals: all in one hop."""
+        return await self.db.atomic(lambda conn: [_near_candidates(conn, b, limit) for b in bands])
+
+    async def story_candidates_many(
+        self, queries: Sequence[StoryQuery], limit: int, per_key: int = 25, min_shared: int = 1
+    ) -> list[list[FeatureRow]]:
+        """`story_candidates` of several new documents, in one hop."""
+        return await self.db.atomic(
+            lambda conn: [
+                _story_candidates(conn, q.keys, q.start, q.end, limit, per_key, min_shared) for q in queries
+            ]
+        )
+
     async def minhashes(self, ids: Sequence[int]) -> dict[int, bytes]:
         if not ids:
             return {}
@@ -336,25 +429,8 @@ class DocumentRepository:
         """
         if not keys:
             return []
-        if start is None or end is None:
-            window, bounds = "published = ''", []
-        else:
-            window, bounds = "published BETWEEN ? AND ?", [start.isoformat(), end.isoformat()]
-        per_key_sql = (
-            f"SELECT doc_id FROM (SELECT doc_id FROM story_keys WHERE key = ? AND {window} "
-            "ORDER BY published DESC LIMIT ?)"
-        )
-        union = " UNION ALL ".join([per_key_sql] * len(keys))
-        params: list[object] = []
-        for key in keys:
-            params += [key, *bounds, per_key]
-        rows = await self.db.fetchall(
-            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
-            "JOIN doc_features f ON f.doc_id = d.id WHERE d.id IN ("
-            f"SELECT doc_id FROM ({union}) GROUP BY doc_id HAVING count(*) >= ? "
-            "ORDER BY count(*) DESC, doc_id DESC LIMIT ?)",
-            (*params, min_shared, limit),
-        )
+        sql, params = _story_candidates_sql(keys, start, end, limit, per_key, min_shared)
+        rows = await self.db.fetchall(sql, params)
         return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
 
     async def stats(self) -> CorpusStats:
@@ -498,10 +574,180 @@ def _add(conn: sqlite3.Connection, doc: NewDocument) -> int:
     )
     if doc.words:
         conn.executemany(
-            "INSERT INTO vocab (word, freq) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET freq = freq + excluded.freq",
+            _ADD_WORDS,
             list(Counter(doc.words).items()),
         )
     return doc_id
+
+
+_INSERT_DOCUMENT = (
+    "INSERT INTO documents (id, title, text, url, source_name, published, lang, content_hash, "
+    "duplicate_of, story_id, hidden, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,0,?,?)"
+)
+
+
+def _add_many(conn: sqlite3.Connection, docs: Sequence[NewDocument]) -> list[int | None]:
+    """The whole batch with one statement per table; if the database refuses any of it, again one document
+    at a time, each in its own savepoint, so that only the refused ones are lost."""
+    conn.execute("SAVEPOINT add_many")
+    try:
+        ids: list[int | None] = _insert_together(conn, docs)
+    except sqlite3.Error as exc:
+        _rollback_to(conn, "add_many")
+        if write_failure(exc) is not None:
+            raise
+    else:
+        conn.execute("RELEASE add_many")
+        return ids
+    ids = []
+    for doc in docs:
+        conn.execute("SAVEPOINT add_one")
+        try:
+            doc_id = _add(conn, _resolved(doc, ids))
+        except sqlite3.Error as exc:
+            _rollback_to(conn, "add_one")
+            if write_failure(exc) is not None:
+                raise
+            ids.append(None)
+        else:
+            conn.execute("RELEASE add_one")
+            ids.append(doc_id)
+    return ids
+
+
+def _rollback_to(conn: sqlite3.Connection, name: str) -> None:
+    # A full disk may have ended the whole transaction already: then there is no savepoint to go back to.
+    if conn.in_transaction:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+
+
+def _resolved(doc: NewDocument, ids: Sequence[int | None]) -> NewDocument:
+    """`doc` with its references to earlier documents of the batch turned into their ids."""
+    if doc.story_of is None and doc.copy_of is None:
+        return doc
+    story_id, duplicate_of = doc.story_id, doc.duplicate_of
+    if doc.story_of is not None:
+        story_id = ids[doc.story_of]
+    if doc.copy_of is not None:
+        duplicate_of = ids[doc.copy_of]
+    return replace(doc, story_id=story_id, duplicate_of=duplicate_of, story_of=None, copy_of=None)
+
+
+def _insert_together(conn: sqlite3.Connection, docs: Sequence[NewDocument]) -> list[int | None]:
+    # Ids are given, not left to AUTOINCREMENT, so that a story started in this batch is known at once; the
+    # write transaction holds the lock, and the sequence moves past them as with AUTOINCREMENT.
+    row = conn.execute(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'documents'), 0), "
+        "coalesce((SELECT max(id) FROM documents), 0))"
+    ).fetchone()
+    first = int(row[0]) + 1
+    ids: list[int | None] = list(range(first, first + len(docs)))
+    now = _now()
+    docs = [_resolved(doc, ids) for doc in docs]
+    published = [doc.published.isoformat() if doc.published else None for doc in docs]
+    conn.executemany(
+        _INSERT_DOCUMENT,
+        [
+            (
+                doc_id,
+                doc.title,
+                doc.text,
+                doc.url,
+                doc.source_name,
+                day,
+                doc.lang,
+                doc.content_hash,
+                doc.duplicate_of,
+                doc.story_id if doc.story_id is not None else doc_id,
+                now,
+                now,
+            )
+            for doc_id, doc, day in zip(ids, docs, published, strict=True)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO doc_fts (rowid, title, body) VALUES (?, ?, ?)",
+        [(doc_id, doc.title_terms, doc.body_terms) for doc_id, doc in zip(ids, docs, strict=True)],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO doc_bands (band, hash, doc_id) VALUES (?, ?, ?)",
+        [(i, h, doc_id) for doc_id, doc in zip(ids, docs, strict=True) for i, h in enumerate(doc.bands)],
+    )
+    conn.executemany(
+        "INSERT INTO doc_features (doc_id, minhash, fingerprint) VALUES (?, ?, ?)",
+        [(doc_id, doc.minhash, doc.fingerprint) for doc_id, doc in zip(ids, docs, strict=True)],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO story_keys (key, published, doc_id) VALUES (?, ?, ?)",
+        [
+            (k, day or "", doc_id)
+            for doc_id, doc, day in zip(ids, docs, published, strict=True)
+            for k in doc.story_keys
+        ],
+    )
+    words: Counter[str] = Counter()
+    for doc in docs:
+        words.update(doc.words)
+    if words:
+        conn.executemany(_ADD_WORDS, list(words.items()))
+    return ids
+
+
+def _near_candidates(conn: sqlite3.Connection, bands: Sequence[int], limit: int) -> list[NearCandidate]:
+    if not bands:
+        return []
+    clause = " OR ".join("(band = ? AND hash = ?)" for _ in bands)
+    params: list[object] = [x for i, h in enumerate(bands) for x in (i, h)]
+    rows = conn.execute(
+        "SELECT f.doc_id, f.minhash, coalesce(o.id, d.id), coalesce(o.story_id, d.story_id) FROM ("
+        f"SELECT doc_id, count(*) AS shared FROM doc_bands WHERE {clause} "
+        "GROUP BY doc_id ORDER BY shared DESC LIMIT ?) AS c JOIN doc_features f ON f.doc_id = c.doc_id "
+        "JOIN documents d ON d.id = c.doc_id LEFT JOIN documents o ON o.id = d.duplicate_of "
+        "ORDER BY c.shared DESC",
+        (*params, limit),
+    ).fetchall()
+    return [NearCandidate(int(r[0]), bytes(r[1]), int(r[2]), r[3]) for r in rows]
+
+
+def _story_candidates_sql(
+    keys: Sequence[str], start: date | None, end: date | None, limit: int, per_key: int, min_shared: int
+) -> tuple[str, list[object]]:
+    if start is None or end is None:
+        window, bounds = "published = ''", []
+    else:
+        window, bounds = "published BETWEEN ? AND ?", [start.isoformat(), end.isoformat()]
+    per_key_sql = (
+        f"SELECT doc_id FROM (SELECT doc_id FROM story_keys WHERE key = ? AND {window} "
+        "ORDER BY published DESC LIMIT ?)"
+    )
+    union = " UNION ALL ".join([per_key_sql] * len(keys))
+    params: list[object] = []
+    for key in keys:
+        params += [key, *bounds, per_key]
+    sql = (
+        "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
+        "JOIN doc_features f ON f.doc_id = d.id WHERE d.id IN ("
+        f"SELECT doc_id FROM ({union}) GROUP BY doc_id HAVING count(*) >= ? "
+        "ORDER BY count(*) DESC, doc_id DESC LIMIT ?)"
+    )
+    return sql, [*params, min_shared, limit]
+
+
+def _story_candidates(
+    conn: sqlite3.Connection,
+    keys: Sequence[str],
+    start: date | None,
+    end: date | None,
+    limit: int,
+    per_key: int,
+    min_shared: int,
+) -> list[FeatureRow]:
+    if not keys:
+        return []
+    sql, params = _story_candidates_sql(keys, start, end, limit, per_key, min_shared)
+    rows = conn.execute(sql, params).fetchall()
+    return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
 
 
 def _one(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> sqlite3.Row | None:

@@ -248,4 +248,109 @@ MIGRATIONS: list[str] = [
         started_at TEXT NOT NULL
     );
     """,
+    # 10 (several processes): a delivery in flight names the engine that claimed it, and every running
+    # engine beats a heartbeat, so that a starting engine settles only the claims of engines that are gone;
+    # `leases` elects the one active worker (holder, until when; renewed by compare-and-set).
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+    CREATE TABLE engines (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL DEFAULT '',
+        pid INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+    );
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    """,
+    # 11 (sources): feeds and channels the corpus follows, with their polling state and last error (a typed
+    # reason code and its parameters as JSON, put into words where shown), and every item a source handed
+    # over, once per (source, key): a poll, a re-ordered feed or a URL variant never brings it in twice.
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('feed', 'channel')),
+        url TEXT NOT NULL UNIQUE,
+        chat_id INTEGER UNIQUE,
+        title TEXT NOT NULL DEFAULT '',
+        filter_query TEXT NOT NULL DEFAULT '',
+        paused INTEGER NOT NULL DEFAULT 0,
+        poll_minutes INTEGER NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_polled_at TEXT,
+        next_poll_at TEXT,
+        last_new_at TEXT,
+        items_added INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        error_reason TEXT,
+        error_params TEXT NOT NULL DEFAULT '{}',
+        created_by INTEGER,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX sources_due ON sources(next_poll_at) WHERE paused = 0 AND kind = 'feed';
+    CREATE TABLE source_items (
+        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        doc_id INTEGER REFERENCES documents(id) ON DELETE SET NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (source_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX source_items_key ON source_items(key) WHERE doc_id IS NOT NULL;
+    """,
+    # 12 (forum topics): a subscription per (chat, forum topic) instead of per chat, so that each topic of a
+    # group can have its own digest. SQLite cannot drop the UNIQUE of chat_id in place: the table is rebuilt
+    # with the same ids. Dropping it sets deliveries.subscription_id to NULL (foreign keys are on, and cannot
+    # be turned off inside the migration's transaction), so those links are saved first and put back.
+    """
+    CREATE TEMP TABLE subscription_links_v14 AS
+        SELECT id, subscription_id FROM deliveries WHERE subscription_id IS NOT NULL;
+    CREATE TABLE subscriptions_v14 (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('person', 'channel')),
+        title TEXT NOT NULL DEFAULT '',
+        added_by INTEGER,
+        language TEXT NOT NULL,
+        frequency TEXT NOT NULL CHECK (frequency IN ('daily', 'weekly', 'instant')),
+        weekday INTEGER CHECK (weekday BETWEEN 0 AND 6),
+        local_time TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        filter_query TEXT NOT NULL DEFAULT '',
+        paused INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        inactive_reason TEXT,
+        cursor INTEGER NOT NULL DEFAULT 0,
+        next_due_utc TEXT,
+        last_digest_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        thread_id INTEGER,
+        headlines_only INTEGER NOT NULL DEFAULT 0,
+        link_previews INTEGER NOT NULL DEFAULT 0,
+        silent INTEGER NOT NULL DEFAULT 0,
+        quiet_from TEXT,
+        quiet_to TEXT
+    );
+    INSERT INTO subscriptions_v14 (id, chat_id, kind, title, added_by, language, frequency, weekday,
+        local_time, timezone, filter_query, paused, active, inactive_reason, cursor, next_due_utc,
+        last_digest_at, created_at, updated_at, thread_id, headlines_only, link_previews, silent, quiet_from,
+        quiet_to)
+    SELECT id, chat_id, kind, title, added_by, language, frequency, weekday, local_time, timezone,
+        filter_query, paused, active, inactive_reason, cursor, next_due_utc, last_digest_at, created_at,
+        updated_at, thread_id, headlines_only, link_previews, silent, quiet_from, quiet_to
+    FROM subscriptions;
+    DROP TABLE subscriptions;
+    ALTER TABLE subscriptions_v14 RENAME TO subscriptions;
+    CREATE UNIQUE INDEX subscriptions_chat_thread ON subscriptions(chat_id, coalesce(thread_id, 0));
+    CREATE INDEX subscriptions_due ON subscriptions(next_due_utc) WHERE active = 1 AND paused = 0;
+    UPDATE deliveries SET subscription_id = (
+        SELECT l.subscription_id FROM subscription_links_v14 l WHERE l.id = deliveries.id
+    ) WHERE id IN (SELECT id FROM subscription_links_v14);
+    DROP TABLE subscription_links_v14;
+    """,
 ]

@@ -50,6 +50,10 @@ class NewDocument:
     story_keys: tuple[str, ...] = ()
     duplicate_of: int | None = None
     story_id: int | None = None
+    # In `add_many`: the position of an earlier document of the same call whose story this one joins, or
+    # which it republishes (its id is not known before it is stored). A reference to one that failed is dropped.
+    story_of: int | None = None
+    copy_of: int | None = None
 
 
 # -- search query model ---------------------------------------------------------------------------------
@@ -73,6 +77,16 @@ class TermQuery:
 
 
 @dataclass(frozen=True)
+class Ranking:
+    """The best matches of a query, best first, and how many matches were ranked to find them."""
+
+    rows: list[tuple[int, float, str]]  # (document id, BM25 score, language)
+    # Every match, unless only the newest `window` were ranked: then `matched == window` means "at least".
+    matched: int
+    bounded: bool = False  # the window was full: older matches exist and were not looked at
+
+
+@dataclass(frozen=True)
 class CorpusStats:
     documents: int
     hidden: int
@@ -90,6 +104,26 @@ class FeatureRow:
     published: date | None
     lang: str
     fingerprint: str
+
+
+@dataclass(frozen=True)
+class StoryQuery:
+    """Story candidates of one new document: its lookup keys and date window (None: undated documents)."""
+
+    keys: tuple[str, ...]
+    start: date | None
+    end: date | None
+
+
+@dataclass(frozen=True)
+class NearCandidate:
+    """A stored document that shares a MinHash band with a new one, with the original it republishes
+    (itself when it is an original)."""
+
+    doc_id: int
+    minhash: bytes
+    original_id: int
+    original_story_id: int | None
 
 
 class RestoreConflict(Exception):
@@ -198,6 +232,7 @@ class NewSubscription:
     filter_query: str = ""
     title: str = ""
     added_by: int | None = None
+    thread_id: int | None = None  # a forum topic: a group has a subscription per topic
 
 
 @dataclass(frozen=True)
@@ -243,6 +278,19 @@ class Target:
     thread_id: int | None = None
     silent: bool = False
     link_previews: bool = False
+    # (cursor, next due) of the subscription as the scheduler read them: the move is a compare-and-set on
+    # them, so that of two schedulers that read the same due subscription only one queues its digest.
+    # None: no expectation, the move always happens.
+    seen: tuple[int, datetime | None] | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What an enqueue stored: the digest (0 when no target was still as the scheduler read it, and
+    nothing was stored) and how many deliveries."""
+
+    digest_id: int
+    deliveries: int
 
 
 @dataclass(frozen=True)
@@ -302,3 +350,81 @@ class UnfinishedUpload:
     total: int
     saved: int
     started_at: datetime
+
+
+# -- sources (feeds and channels the corpus follows) -------------------------------------------------------
+
+
+class SourceKind(StrEnum):
+    FEED = "feed"
+    CHANNEL = "channel"
+
+
+class ItemOutcome(StrEnum):
+    """What became of one item of a source: each is remembered, so a poll never takes it up again."""
+
+    ADDED = "added"  # stored as a new document (or a near-duplicate, linked)
+    DUPLICATE = "duplicate"  # the same text was stored already (from anywhere)
+    FILTERED = "filtered"  # the source's filter left it out
+    REFUSED = "refused"  # the corpus refused it (too short, …)
+
+
+@dataclass(frozen=True)
+class NewSource:
+    kind: SourceKind
+    url: str  # a feed's address; a channel's "@name" (or its t.me/c link)
+    title: str
+    filter_query: str
+    poll_minutes: int
+    created_by: int | None
+    created_at: datetime
+    next_poll_at: datetime | None
+    chat_id: int | None = None  # channels only
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    kind: SourceKind
+    url: str
+    chat_id: int | None
+    title: str
+    filter_query: str
+    paused: bool
+    poll_minutes: int
+    etag: str | None
+    last_modified: str | None
+    last_polled_at: datetime | None
+    next_poll_at: datetime | None
+    last_new_at: datetime | None
+    items_added: int
+    failures: int  # consecutive failed polls (0 after a good one)
+    error_reason: str | None  # the last failure's typed reason (a code), translated where it is shown
+    error_params: dict[str, Any]
+    created_by: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll of a source leaves behind: on success `error_reason` is None (failures reset)."""
+
+    polled_at: datetime
+    next_poll_at: datetime
+    added: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    error_reason: str | None = None
+    error_params: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None  # the source's own name, kept when it has none yet
+
+
+@dataclass(frozen=True)
+class LoggedSearch:
+    """One reader's search, for the search log (/stats): written in batches, so it carries its own time."""
+
+    at: datetime
+    user_id: int | None
+    query: str
+    results: int
+    via: str  # "chat" or "inline"

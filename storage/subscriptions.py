@@ -1,4 +1,5 @@
-"""Subscriptions to digests: one per chat (a person's private chat or a channel), with schedule and cursor."""
+"""Subscriptions to digests: one per chat (a person's private chat or a channel) and forum topic (a group
+has one per topic), with schedule and cursor."""
 
 from __future__ import annotations
 
@@ -85,11 +86,18 @@ class SubscriptionRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def get(self, chat_id: int) -> Subscription | None:
-        row = await self.db.fetchone(f"{_SELECT} WHERE s.chat_id = ?", (chat_id,))
+    async def get(self, chat_id: int, thread_id: int | None = None) -> Subscription | None:
+        row = await self.db.fetchone(
+            f"{_SELECT} WHERE s.chat_id = ? AND coalesce(s.thread_id, 0) = ?", (chat_id, thread_id or 0)
+        )
+        return _row(row) if row is not None else None
+
+    async def by_id(self, sub_id: int) -> Subscription | None:
+        row = await self.db.fetchone(f"{_SELECT} WHERE s.id = ?", (sub_id,))
         return _row(row) if row is not None else None
 
     async def get_many(self, chat_ids: Sequence[int]) -> list[Subscription]:
+        """Every subscription of these chats (a group's topics each have one)."""
         if not chat_ids:
             return []
         marks = ",".join("?" * len(chat_ids))
@@ -97,12 +105,13 @@ class SubscriptionRepository:
         return [_row(r) for r in rows]
 
     async def upsert(self, new: NewSubscription) -> Subscription:
-        """Create the chat's subscription, or start over an existing one (active, unpaused, these settings)."""
+        """Create the subscription of the chat (and topic), or start over an existing one (active, unpaused,
+        these settings)."""
         now = _now()
         await self.db.write(
             "INSERT INTO subscriptions (chat_id, kind, title, added_by, language, frequency, weekday, "
-            "local_time, timezone, filter_query, cursor, next_due_utc, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(chat_id) DO UPDATE SET "
+            "local_time, timezone, filter_query, cursor, next_due_utc, created_at, updated_at, thread_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(chat_id, coalesce(thread_id, 0)) DO UPDATE SET "
             "kind = excluded.kind, title = excluded.title, added_by = excluded.added_by, "
             "language = excluded.language, frequency = excluded.frequency, weekday = excluded.weekday, "
             "local_time = excluded.local_time, timezone = excluded.timezone, "
@@ -111,7 +120,7 @@ class SubscriptionRepository:
             "updated_at = excluded.updated_at",
             self._params(new, now),
         )
-        found = await self.get(new.chat_id)
+        found = await self.get(new.chat_id, new.thread_id)
         assert found is not None
         return found
 
@@ -120,8 +129,8 @@ class SubscriptionRepository:
         now = _now()
         await self.db.executemany(
             "INSERT OR IGNORE INTO subscriptions (chat_id, kind, title, added_by, language, frequency, "
-            "weekday, local_time, timezone, filter_query, cursor, next_due_utc, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "weekday, local_time, timezone, filter_query, cursor, next_due_utc, created_at, updated_at, "
+            "thread_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [self._params(item, now) for item in items],
         )
 
@@ -142,15 +151,16 @@ class SubscriptionRepository:
             to_db_time(new.next_due),
             now,
             now,
+            new.thread_id,
         )
 
     async def save_settings(self, sub: Subscription) -> Subscription | None:
         """Store what a person may change (schedule, filter, pause, language, title, delivery options) of an
-        existing row."""
+        existing row (its chat and topic are what it is)."""
         await self.db.write(
             "UPDATE subscriptions SET frequency = ?, weekday = ?, local_time = ?, timezone = ?, "
             "filter_query = ?, paused = ?, next_due_utc = ?, language = ?, title = ?, updated_at = ?, "
-            "thread_id = ?, headlines_only = ?, link_previews = ?, silent = ?, quiet_from = ?, quiet_to = ? "
+            "headlines_only = ?, link_previews = ?, silent = ?, quiet_from = ?, quiet_to = ? "
             "WHERE id = ?",
             (
                 sub.frequency.value,
@@ -163,7 +173,6 @@ class SubscriptionRepository:
                 sub.language,
                 sub.title,
                 _now(),
-                sub.thread_id,
                 int(sub.headlines_only),
                 int(sub.link_previews),
                 int(sub.silent),
@@ -172,16 +181,25 @@ class SubscriptionRepository:
                 sub.id,
             ),
         )
-        return await self.get(sub.chat_id)
+        return await self.by_id(sub.id)
 
-    async def deactivate(self, chat_id: int, reason: str) -> bool:
+    async def deactivate(self, chat_id: int, reason: str, thread_id: int | None = None) -> bool:
         """Kept, with the reason (unsubscribed, blocked, kicked, …): for /stats, and for a return later."""
+        rows = await self.db.write(
+            "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? "
+            "WHERE chat_id = ? AND coalesce(thread_id, 0) = ? AND active = 1 RETURNING id",
+            (reason, _now(), chat_id, thread_id or 0),
+        )
+        return bool(rows)
+
+    async def deactivate_chat(self, chat_id: int, reason: str) -> int:
+        """Every subscription of the chat (each topic of a group): the bot was blocked, removed, …"""
         rows = await self.db.write(
             "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? "
             "WHERE chat_id = ? AND active = 1 RETURNING id",
             (reason, _now(), chat_id),
         )
-        return bool(rows)
+        return len(rows)
 
     async def due(self, now: datetime, latest_doc_id: int, limit: int = 100_000) -> list[Subscription]:
         """Active, unpaused subscriptions whose time has come; instant ones are due whenever a document newer
@@ -206,6 +224,7 @@ class SubscriptionRepository:
         )
 
     async def channels(self) -> list[Subscription]:
+        # Channels, and forum topics of groups (each its own row).
         rows = await self.db.fetchall(f"{_SELECT} WHERE s.kind = 'channel' ORDER BY s.active DESC, s.id")
         return [_row(r) for r in rows]
 

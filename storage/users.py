@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from storage.db import Database
-from storage.models import User
+from storage.models import LoggedSearch, User
 
 __all__ = ["QueryRepository", "User", "UserRepository"]
 
@@ -78,6 +79,23 @@ class QueryRepository:
             "INSERT INTO search_log (at, user_id, query, results, via) VALUES (?, ?, ?, ?, ?)",
             (_now(), user_id, query[:500], results, via),
         )
+
+    async def log_many(self, entries: Sequence[LoggedSearch]) -> None:
+        """A batch of searches in one statement and one commit (bot.search_log buffers them)."""
+        if entries:
+            await self.db.executemany(
+                "INSERT INTO search_log (at, user_id, query, results, via) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.at.astimezone(UTC).isoformat(timespec="seconds"),
+                        e.user_id,
+                        e.query[:500],
+                        e.results,
+                        e.via,
+                    )
+                    for e in entries
+                ],
+            )
 
     async def per_day(self, days: int = 30) -> list[tuple[str, int]]:
         rows = await self.db.fetchall(

@@ -9,9 +9,10 @@ from bot.corpus.ingest import Corpus, TextInput
 from bot.search import SearchService
 from bot.text.morph import Morphology
 from storage.db import Database
+from tests.sources_server import sources_server
 from tests.storage.services import on_postgres, postgres_backend, postgres_database
 
-__all__ = ["postgres_database"]  # the session fixture, for every test folder
+__all__ = ["postgres_database", "sources_server"]  # shared fixtures, for every test folder
 
 
 @pytest.fixture(scope="session")

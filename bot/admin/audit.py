@@ -26,6 +26,12 @@ class AuditAction(StrEnum):
     CHANNEL_ADD = "channel_add"
     CHANNEL_REMOVE = "channel_remove"
     DIGEST_RESEND = "digest_resend"  # deliveries of unknown outcome sent again; details: how many
+    # sources (feeds and channels); details: "#id address", and the new filter for SOURCE_FILTER
+    SOURCE_ADD = "source_add"
+    SOURCE_FILTER = "source_filter"
+    SOURCE_PAUSE = "source_pause"
+    SOURCE_RESUME = "source_resume"
+    SOURCE_REMOVE = "source_remove"
 
 
 @dataclass(frozen=True)

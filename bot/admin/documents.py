@@ -130,7 +130,10 @@ class DocumentService:
         if not hidden:
             feats = features(doc.text, doc.title, self.corpus.morph)
             title_terms, body_terms = " ".join(feats.title_terms), " ".join(feats.terms)
-        if await self.repo.set_hidden(doc_id, hidden, title_terms, body_terms):
+        changed = await self.repo.set_hidden(doc_id, hidden, title_terms, body_terms)
+        # Searches remembered before this must not show a hidden text (nor miss a shown one).
+        self.corpus.changed()
+        if changed:
             action = AuditAction.HIDE if hidden else AuditAction.SHOW
             await self.audit.record(admin_id, action, doc_id, doc.title)
             if not hidden:
@@ -140,10 +143,13 @@ class DocumentService:
     async def delete(self, admin_id: int, doc_id: int) -> Document | None:
         """Delete a text, keeping it in the bin for `undo_minutes`. Returns what was deleted."""
         await self.bin.purge_bin(self.undo_window)
-        async with self.db.transaction():
-            doc = await self.repo.move_to_bin(doc_id, admin_id)
-            if doc is not None:
-                await self.audit.record(admin_id, AuditAction.DELETE, doc_id, doc.title)
+        try:
+            async with self.db.transaction():
+                doc = await self.repo.move_to_bin(doc_id, admin_id)
+                if doc is not None:
+                    await self.audit.record(admin_id, AuditAction.DELETE, doc_id, doc.title)
+        finally:
+            self.corpus.changed()
         return doc
 
     async def undo_delete(self, admin_id: int, doc_id: int) -> Document:
@@ -158,6 +164,8 @@ class DocumentService:
                     await self.audit.record(admin_id, AuditAction.RESTORE, doc.id, doc.title)
         except RestoreConflict as exc:
             raise UploadError(UploadReason.DUPLICATE, doc_id=exc.existing_id) from None
+        finally:
+            self.corpus.changed()
         if doc is None:
             raise UploadError(UploadReason.UNDO_EXPIRED)
         if not doc.hidden:
@@ -181,6 +189,7 @@ class DocumentService:
             return None
         feats = features("", title, self.corpus.morph)
         await self.repo.update_meta(doc_id, title=title, title_terms=" ".join(feats.title_terms))
+        self.corpus.changed()
         self.corpus.indexed(feats.title_terms, feats.words)
         await self.audit.record(admin_id, AuditAction.EDIT_TITLE, doc_id, f"{doc.title} → {title}")
         return await self.repo.get(doc_id)
@@ -191,6 +200,7 @@ class DocumentService:
         if doc is None:
             return None
         await self.repo.update_meta(doc_id, published=day)
+        self.corpus.changed()
         old = doc.published.isoformat() if doc.published else "—"
         await self.audit.record(admin_id, AuditAction.EDIT_DATE, doc_id, f"{old} → {day.isoformat()}")
         return await self.repo.get(doc_id)
@@ -202,6 +212,7 @@ class DocumentService:
         if doc is None:
             return None
         await self.repo.update_meta(doc_id, source_name=name, url=url)
+        self.corpus.changed()
         details = " ".join(p for p in (name, url) if p)
         await self.audit.record(admin_id, AuditAction.EDIT_SOURCE, doc_id, details)
         return await self.repo.get(doc_id)

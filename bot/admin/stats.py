@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from bot.admin.chart import ChartLabels, render_chart
 from bot.clock import Clock
+from bot.search_log import SearchLog
 from storage.interfaces import DeliveryStore, DocumentStore, ReportStore, SubscriptionStore, UserStore
 from storage.models import CorpusStats
 from storage.models import State as DeliveryState
@@ -83,6 +84,7 @@ class StatsService:
         subscriptions: SubscriptionStore,
         deliveries: DeliveryStore,
         clock: Clock,
+        search_log: SearchLog | None = None,
     ) -> None:
         self.documents = documents
         self.reports = reports
@@ -90,9 +92,12 @@ class StatsService:
         self.subscriptions = subscriptions
         self.deliveries = deliveries
         self.clock = clock
+        self.search_log = search_log  # written in batches: flushed first, so that /stats counts every search
 
     async def stats(self, today: date | None = None) -> AdminStats:
         """The figures of /stats; the chart's series cover the last CHART_WEEKS weeks up to `today`."""
+        if self.search_log is not None:
+            await self.search_log.flush()
         until = week_of(today or self.clock.now().date())
         weekly = per_week(await self.reports.documents_per_day())
         # The chart goes back to the first text (a corpus of older news is not cut at a year), within reason.

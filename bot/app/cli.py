@@ -14,8 +14,13 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
+from bot.app import cli_sources, webhook_cli
 from bot.app.container import Services
 from bot.app.failures import StartupFailure, database_failure
+from bot.app.logs import configure_logging
+from bot.app.ops_cli import COMMANDS as OPS_COMMANDS
+from bot.app.ops_cli import add_parsers as add_ops_parsers
+from bot.app.ops_cli import run as run_ops_command
 from bot.app.redaction import Redactor, install_redaction
 from bot.app.settings import Settings, SettingsError, load_settings
 from bot.corpus.analysis_pool import AnalysisPool
@@ -34,9 +39,15 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Alatau News Bot: run the Telegram bot, or work with the news corpus from the shell.",
     )
     parser.add_argument("--db", type=Path, help="database file (default: DATABASE_PATH, data/alatau.db)")
+    roles = ["all", "web", "worker"]
+    role_help = (
+        "what this process does (default: BOT_ROLE, all): all, web (updates only), worker (digests only)"
+    )
+    parser.add_argument("--role", choices=roles, help=role_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("run", help="run the Telegram bot (the default); needs BOT_TOKEN")
+    run = sub.add_parser("run", help="run the Telegram bot (the default); needs BOT_TOKEN")
+    run.add_argument("--role", choices=roles, default=argparse.SUPPRESS, help=role_help)
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no token, no network)")
     chat.add_argument("--admin", action="store_true", help="act as an admin")
     chat.add_argument("--lang", default="ru", choices=["ru", "kk", "en"], help="your Telegram language")
@@ -87,30 +98,31 @@ def _build_parser() -> argparse.ArgumentParser:
 
     stats = sub.add_parser("stats", help="documents by language and month, index size")
     stats.add_argument("--json", action="store_true")
+    add_ops_parsers(sub)
+    cli_sources.add_parser(sub)
+    webhook_cli.add_parser(sub)
     return parser
 
 
 def run(argv: Sequence[str] | None = None) -> None:
     args = _build_parser().parse_args(argv)
     try:
-        settings = load_settings(**({"database_path": args.db} if args.db else {}))
+        overrides: dict[str, object] = {"database_path": args.db} if args.db else {}
+        if args.role:
+            overrides["bot_role"] = args.role
+        settings = load_settings(**overrides)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
     command = args.command or "run"
     # The shell tools print their own results; routine log lines would only clutter them.
     level = settings.log_level if command in ("run", "chat") or settings.log_level == "DEBUG" else "WARNING"
-    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    if command == "chat":
-        # The terminal is the conversation: log lines there would read as if the bot said them.
-        log_file = args.log or Path(settings.database_path).parent / "playground.log"
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        logging.basicConfig(level=level, format=log_format, filename=log_file, encoding="utf-8")
-    else:
-        logging.basicConfig(level=level, format=log_format, stream=sys.stderr)
-    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     secrets = [s.get_secret_value() for s in (settings.bot_token, settings.webhook_secret) if s is not None]
+    # The terminal is the playground's conversation: log lines there would read as if the bot said them.
+    log_file = None
+    if command == "chat":
+        log_file = args.log or Path(settings.database_path).parent / "playground.log"
+    configure_logging(level, settings.log_format, secrets, log_file)
     install_redaction(secrets)
     try:
         raise SystemExit(_dispatch(command, settings, args))
@@ -136,12 +148,16 @@ def _dispatch(command: str, settings: Settings, args: argparse.Namespace) -> int
         from bot.app.playground import run_playground
 
         return run_playground(settings, admin=args.admin, language=args.lang)
+    if command in OPS_COMMANDS:
+        return run_ops_command(command, settings, args)
     handler = {
         "ingest": _ingest,
         "search": _search,
         "summary": _summary,
         "stories": _stories,
         "stats": _stats,
+        "sources": cli_sources.run_sources,
+        "webhook": webhook_cli.run_webhook_command,
     }
     return asyncio.run(handler[command](settings, args))
 

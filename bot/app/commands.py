@@ -36,6 +36,8 @@ ADMIN_COMMANDS = [
     ("log", N_("Audit log")),
     ("channel", N_("Channels: add, list, remove")),
     ("digest", N_("Digest preview or send")),
+    ("sources", N_("Feeds and channels followed")),
+    ("source", N_("A source: add, filter, pause, poll")),
 ]
 
 

@@ -13,6 +13,7 @@ from bot.admin.audit import AuditLog
 from bot.admin.documents import DocumentService
 from bot.admin.stats import StatsService
 from bot.admin.uploads import UploadService, UploadSettings
+from bot.app.redis_app import RedisShared
 from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.corpus.extract import Limits
@@ -20,6 +21,9 @@ from bot.corpus.ingest import Corpus
 from bot.corpus.uploads import limits_for
 from bot.reader import ReaderService
 from bot.search import SearchService
+from bot.search_log import SearchLog
+from bot.sources.feeds import FeedFetcher, FetchSettings
+from bot.sources.service import SourceService, SourceSettings
 from bot.summaries import SummaryService
 from bot.text.morph import Morphology
 from bot.users import UserService
@@ -59,11 +63,15 @@ class Services:
     search: SearchService
     summaries: SummaryService
     reader: ReaderService
+    search_log: SearchLog  # written in batches; close() writes the rest
     user_service: UserService
     audit_log: AuditLog
     uploads: UploadService
     documents: DocumentService
     stats: StatsService
+    fetcher: FeedFetcher  # one per process: its HTTP session and each host's turns (politeness)
+    sources: SourceService
+    redis: RedisShared | None = None  # with REDIS_URL: what the bot's processes share (bot/app/redis_app.py)
 
     @classmethod
     async def open(
@@ -121,6 +129,17 @@ class Services:
             settings.upload_progress_seconds,
             ZoneInfo(settings.default_timezone),
         )
+        search_log = SearchLog(queries, clock)
+        fetcher = FeedFetcher(fetch_settings(settings))
+        sources = SourceService(
+            backend.sources,
+            corpus,
+            search,
+            fetcher,
+            clock,
+            SourceSettings(settings.sources_poll_minutes, settings.default_timezone),
+            audit=audit_log,
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -137,14 +156,22 @@ class Services:
             corpus=corpus,
             search=search,
             summaries=summaries,
-            reader=ReaderService(search, summaries, corpus.repo, queries),
+            reader=ReaderService(search, summaries, corpus.repo, queries, search_log),
+            search_log=search_log,
             user_service=UserService(users),
             audit_log=audit_log,
             uploads=UploadService(db, corpus, pending, audit_log, upload_settings, clock),
             documents=DocumentService(
                 db, corpus, corpus.repo, search, audit_log, audit, queries, settings.undo_minutes, clock
             ),
-            stats=StatsService(corpus.repo, reports, users, subscriptions, deliveries, clock),
+            stats=StatsService(corpus.repo, reports, users, subscriptions, deliveries, clock, search_log),
+            fetcher=fetcher,
+            sources=sources,
+            redis=(
+                RedisShared(settings.redis_url, settings.redis_prefix, corpus, settings.admin_ids)
+                if settings.redis_url
+                else None
+            ),
         )
 
     @property
@@ -155,8 +182,23 @@ class Services:
         return self.backend.database
 
     async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.close()
+        await self.search_log.close()
         await self.uploads.close()
+        await self.fetcher.close()
         await self.backend.close()
+
+
+def fetch_settings(settings: Settings) -> FetchSettings:
+    mb = 1024 * 1024
+    return FetchSettings(
+        user_agent=settings.sources_user_agent,
+        timeout_s=settings.sources_timeout_seconds,
+        max_feed_bytes=int(settings.sources_max_feed_mb * mb),
+        max_page_bytes=int(settings.sources_max_page_mb * mb),
+        host_delay_s=settings.sources_host_delay_seconds,
+    )
 
 
 async def _check_writable(db: Database) -> None:

@@ -3,6 +3,7 @@ the routers, and the digest machinery that starts and stops with it."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -10,6 +11,11 @@ from aiogram.utils.i18n import I18n
 
 from bot.app.commands import AdminMenus, set_commands
 from bot.app.container import Services
+from bot.app.health import Readiness
+from bot.app.lease import DigestWork
+from bot.app.metrics import Metrics, UpdateMetrics
+from bot.app.settings import BotRole
+from bot.app.sources_app import attach_sources
 from bot.digests.builder import DigestBuilder
 from bot.digests.delivery import DeliveryConfig, DeliveryEngine
 from bot.digests.ledger import DeliveryLedger
@@ -33,7 +39,11 @@ from handlers.subscriptions.digest_render import DigestRenderer
 def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
     """The Dispatcher with every long-lived dependency as workflow data."""
     settings = services.settings
+    shared = services.redis  # several processes: dialogs, throttle and albums live in Redis
+    storage, isolation = shared.fsm() if shared is not None else (None, None)
     dp = Dispatcher(
+        storage=storage,
+        events_isolation=isolation,
         settings=settings,
         corpus=services.corpus,
         search=services.search,
@@ -46,12 +56,20 @@ def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
         documents=services.documents,
         stats=services.stats,
         audit_log=services.audit_log,
-        albums=Gatherer[AlbumFile](settings.album_wait_seconds),
+        albums=(
+            shared.albums(settings.album_wait_seconds)
+            if shared is not None
+            else Gatherer[AlbumFile](settings.album_wait_seconds)
+        ),
         i18n=i18n,
     )
     seen = SeenUsersMiddleware(services.user_service)
     language = LanguageMiddleware(i18n, services.user_service, settings.default_language)
-    throttle = ThrottleMiddleware(rate=settings.throttle_rate, exempt=settings.admin_ids)
+    throttle = ThrottleMiddleware(
+        rate=settings.throttle_rate,
+        exempt=settings.admin_ids,
+        buckets=shared.buckets(settings.throttle_rate) if shared is not None else None,
+    )
     # The error router too: a refusal that ends a handler is explained in the user's language.
     for observer in (dp.message, dp.callback_query, dp.inline_query, dp.channel_post):
         observer.outer_middleware(seen)
@@ -68,15 +86,20 @@ def build_dispatcher(services: Services, i18n: I18n) -> Dispatcher:
     dp.include_routers(*get_routers())
     # Before polling: a bulk upload's progress message left by a process that died is closed truthfully.
     dp.startup.register(close_interrupted_uploads)
+    if shared is not None:
+        dp.startup.register(shared.corpus_changes.listen)
+        dp.shutdown.register(shared.corpus_changes.stop)
     return dp
 
 
-def attach_digests(dp: Dispatcher, services: Services, bot: Bot, i18n: I18n) -> Digests:
+def attach_digests(
+    dp: Dispatcher, services: Services, bot: Bot, i18n: I18n, metrics: Metrics | None = None
+) -> Digests:
     """Subscriptions, the digest scheduler and the delivery engine, started and stopped with `dp` (their
     shutdown hook runs before the container closes the database)."""
     clock, builder = services.clock, DigestBuilder(services.search)
     config = DeliveryConfig.for_rate(services.settings.broadcast_rate, services.settings.allow_paid_broadcast)
-    engine = DeliveryEngine(services.deliveries, TelegramSender(bot), config, clock)
+    engine = DeliveryEngine(services.deliveries, TelegramSender(bot), config, clock, observer=metrics)
     scheduler = DigestScheduler(
         services.subscriptions, services.deliveries, builder, engine, DigestRenderer(i18n), clock
     )
@@ -96,19 +119,47 @@ def attach_digests(dp: Dispatcher, services: Services, bot: Bot, i18n: I18n) -> 
     dp["digest_scheduler"] = scheduler
     dp["digest_ledger"] = digests.ledger
 
+    # The scheduler and the engine run only in the process holding the worker lease (bot/app/lease.py).
+    work = DigestWork(
+        services.backend.leases,
+        scheduler,
+        services.corpus.on_saved,
+        metrics.set_active_worker if metrics is not None else None,
+    )
+    dp["digest_work"] = work
+
     async def start_digests(bot: Bot) -> None:
         me = await bot.me()
-        await scheduler.start(me.username or "bot")
-        services.corpus.on_saved.append(scheduler.on_saved)
+        await work.start(me.username or "bot")
 
     async def stop_digests() -> None:
-        if scheduler.on_saved in services.corpus.on_saved:
-            services.corpus.on_saved.remove(scheduler.on_saved)
-        await scheduler.stop()
+        await work.stop()
 
-    dp.startup.register(start_digests)
-    dp.shutdown.register(stop_digests)
+    # A `web` process answers updates only: it never schedules or sends (bot/app/roles.py).
+    if services.settings.bot_role is not BotRole.WEB:
+        dp.startup.register(start_digests)
+        dp.shutdown.register(stop_digests)
     return digests
+
+
+def attach_metrics(dp: Dispatcher, services: Services) -> Metrics:
+    """This bot's metrics: every update timed, searches and saved texts counted while `dp` runs."""
+    metrics = Metrics(services.deliveries)
+    dp.update.outer_middleware(UpdateMetrics(metrics))
+
+    async def watch() -> None:
+        services.corpus.on_saved.append(metrics.saved)
+        services.reader.on_search.append(metrics.searched)
+
+    async def unwatch() -> None:
+        with contextlib.suppress(ValueError):
+            services.corpus.on_saved.remove(metrics.saved)
+        with contextlib.suppress(ValueError):
+            services.reader.on_search.remove(metrics.searched)
+
+    dp.startup.register(watch)
+    dp.shutdown.register(unwatch)
+    return metrics
 
 
 @dataclass
@@ -120,13 +171,19 @@ class BotApp:
     i18n: I18n
     digests: Digests
     menus: AdminMenus
+    metrics: Metrics
+    readiness: Readiness  # /readyz (bot/app/health.py)
 
     @classmethod
     def build(cls, services: Services, bot: Bot) -> BotApp:
         i18n = make_i18n(services.settings.default_language)
         dp = build_dispatcher(services, i18n)
-        digests = attach_digests(dp, services, bot, i18n)
-        return cls(dp, i18n, digests, dp["admin_menus"])
+        metrics = attach_metrics(dp, services)
+        digests = attach_digests(dp, services, bot, i18n, metrics)
+        attach_sources(dp, services, bot)
+        readiness = Readiness(services.backend.ping, bot, redis_url=services.settings.redis_url)
+        dp.shutdown.register(readiness.close)
+        return cls(dp, i18n, digests, dp["admin_menus"], metrics, readiness)
 
     async def set_menus(self, bot: Bot) -> None:
         """The reader commands for everyone, and each admin's own (see AdminMenus for a refused one)."""

@@ -25,7 +25,7 @@ from aiogram.methods import (
     SendPhoto,
     TelegramMethod,
 )
-from aiogram.methods.base import TelegramType
+from aiogram.methods.base import Response, TelegramType
 from aiohttp import ClientResponseError
 from yarl import URL
 
@@ -71,6 +71,10 @@ class RedactingSession(AiohttpSession):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # pydantic caches a parametrised model such as Response[Message] only weakly: once a garbage
+        # collection frees it, the next answer builds the class again (a few ms of schema work each
+        # time). Held here, each answer type is built once per session.
+        self._response_types: dict[Any, type[Response[Any]]] = {}
         self.max_retries = max_retries
         self.max_retry_seconds = max_retry_seconds
         self._sleep = sleep  # tests wait in no real time
@@ -94,6 +98,14 @@ class RedactingSession(AiohttpSession):
                 log.info("%s: flood control, retrying in %s s", type(method).__name__, exc.retry_after)
                 await self._sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def check_response(
+        self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
+    ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in self._response_types:
+            self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
+        return super().check_response(bot, method, status_code, content)
 
     async def _redacted_request(
         self,

@@ -8,13 +8,27 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Telegram's own getFile limit for bots, in MB; only a self-hosted Bot API server in --local mode lifts it.
+TELEGRAM_DOWNLOAD_MB = 20
 
 
 class BotMode(StrEnum):
     POLLING = "polling"
     WEBHOOK = "webhook"
+
+
+class BotRole(StrEnum):
+    ALL = "all"  # one process does everything (polling or webhook), digests included
+    WEB = "web"  # answers webhook updates only; never schedules or broadcasts (any number of them)
+    WORKER = "worker"  # the digest scheduler and delivery engine only; one active at a time (a lease)
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"  # one JSON object per line, for log collectors
 
 
 class SettingsError(Exception):
@@ -28,12 +42,25 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/alatau.db")
     # postgresql://user:password@host:port/db selects PostgreSQL; unset, SQLite at database_path.
     database_url: str | None = None
+    # redis://host:port/db: state shared by several bot processes; /readyz pings it when set.
+    redis_url: str | None = None
+    # Every key and channel this bot uses in Redis starts with it: several bots (or test runs) share a server.
+    redis_prefix: str = Field(default="alatau", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_timezone: str = "Asia/Almaty"
     telegram_api_url: str | None = None
+    # The server at TELEGRAM_API_URL runs with --local: getFile answers a path on a disk this process
+    # shares, read directly (and files up to 2000 MB instead of 20).
+    telegram_api_local: bool = False
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT
+    # /healthz, /readyz and /metrics when not in webhook mode (there they are on the webhook's server);
+    # port 0: not served.
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8081, ge=0, le=65535)
 
     bot_mode: BotMode = BotMode.POLLING
+    bot_role: BotRole = BotRole.ALL
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"
@@ -48,14 +75,40 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=25.0, gt=0)
     allow_paid_broadcast: bool = False
 
-    # Admins' uploads. Telegram lets bots download files up to 20 MB; a self-hosted Bot API server
-    # (TELEGRAM_API_URL) lifts that, and then MAX_DOWNLOAD_MB may be raised.
+    # Admins' uploads. Telegram lets bots download files up to 20 MB; a self-hosted Bot API server in
+    # --local mode (TELEGRAM_API_URL, TELEGRAM_API_LOCAL) lifts that, and then MAX_DOWNLOAD_MB may be raised.
     max_download_mb: int = Field(default=20, ge=1, le=2000)
     max_zip_files: int = Field(default=1000, ge=1)
     max_zip_unpacked_mb: int = Field(default=200, ge=1)
     upload_progress_seconds: float = Field(default=3.0, ge=0, description="how often a bulk upload reports")
     album_wait_seconds: float = Field(default=1.0, ge=0, description="files of one album arrive within")
     undo_minutes: int = Field(default=60, ge=1, description="how long a deleted text can be brought back")
+
+    # Sources (feeds and channels the corpus follows): polled in the bot's process and by `sources poll`.
+    sources_enabled: bool = True
+    sources_poll_minutes: int = Field(default=15, ge=1, le=1440)
+    sources_user_agent: str = "AlatauNewsBot/0.1 (+https://github.com/alatau-news-bot; news feed reader)"
+    sources_max_feed_mb: float = Field(default=5.0, gt=0, le=100)
+    sources_max_page_mb: float = Field(default=5.0, gt=0, le=100)
+    sources_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    sources_host_delay_seconds: float = Field(default=1.0, ge=0, le=60)
+
+    @field_validator("telegram_api_local")
+    @classmethod
+    def _check_local(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not info.data.get("telegram_api_url"):
+            raise ValueError("needs TELEGRAM_API_URL (the self-hosted Bot API server started with --local)")
+        return value
+
+    @field_validator("max_download_mb")
+    @classmethod
+    def _check_download(cls, value: int, info: ValidationInfo) -> int:
+        if value > TELEGRAM_DOWNLOAD_MB and not info.data.get("telegram_api_local"):
+            raise ValueError(
+                f"above {TELEGRAM_DOWNLOAD_MB} needs TELEGRAM_API_LOCAL=true: Telegram's cloud hands bots files "
+                "of at most 20 MB; only a self-hosted Bot API server in --local mode hands larger ones"
+            )
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -116,6 +169,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis:// (or rediss://, unix://)")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -36,7 +36,8 @@ def content_hash(text: str) -> str:
 def signature(terms: Sequence[str]) -> npt.NDArray[np.uint32]:
     shingles = {f"{a} {b}" for a, b in itertools.pairwise(terms)} or set(terms) or {""}
     # crc32 is stable across processes (unlike hash()) and several times faster than a cryptographic hash.
-    hv = np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
+    crc = zlib.crc32
+    hv = np.array([crc(s.encode()) for s in shingles], dtype=np.uint64)
     # Universal hashing modulo 2^32: cheap and good enough for 64 independent-looking permutations.
     permuted = (_A[:, None] * hv[None, :] + _B[:, None]) & _MASK32
     return permuted.min(axis=1).astype(np.uint32)  # type: ignore[no-any-return]

@@ -7,12 +7,23 @@ import logging
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from bot.corpus import dedup
+from bot.corpus.batch import (
+    MIN_SHARED_KEYS,
+    PENDING,
+    QUERY_KEYS,
+    STORED_KEYS,
+    STORY_CANDIDATES,
+    BatchPlan,
+    fingerprint_for,
+    plan_batch,
+    story_window,
+)
 from bot.corpus.errors import UploadError, UploadReason
 from bot.corpus.vocabulary import Vocabulary
 from bot.text.morph import Morphology
@@ -28,7 +39,6 @@ from bot.text.stories import (
     StoryCandidate,
     assign,
     features,
-    fingerprint_of,
     stories_to_date,
     story_keys,
 )
@@ -43,20 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAMPLE_SOURCE = "sample"
-# Stories are looked for among documents published this many days around the new one.
-STORY_WINDOW_DAYS = 7
-STORY_CANDIDATES = 60
-# Two reports of one event share several of their strongest keys: on the story fixtures every pair of
-# reports of one event shares at least two of 10 stored / 14 looked-up keys (with 9 stored, or 8 / 12,
-# two pairs shared only one). Skipping documents that share a single key keeps story matching cheap at scale.
-MIN_SHARED_KEYS = 2
-# Each document is findable by its strongest fingerprint keys; a new one looks up a few more of its own,
-# so that two reports of one event meet even when their top keys are ordered differently.
-STORED_KEYS = 10
-QUERY_KEYS = 14
 FINGERPRINT_CACHE = 20_000
 BATCH_SIZE = 64
-MIN_IDF_DOCS = 50
 
 
 def strongest_keys(fp: dict[str, float], n: int) -> list[str]:
@@ -263,6 +261,10 @@ class TermStats:
         self.df.update(set(terms))
         self.n_docs += 1
 
+    def remove(self, terms: Iterable[str]) -> None:
+        self.df.subtract(set(terms))
+        self.n_docs -= 1
+
     def get(self, term: str) -> int:
         return self.df.get(term, 0)
 
@@ -295,6 +297,27 @@ class Corpus:
         # Called with the ids of newly stored documents once they are committed (instant digests listen).
         # A listener must return at once — schedule its work — and its failure never fails an ingest.
         self.on_saved: list[Callable[[list[int]], None]] = []
+        # Moves after every write that can change what a search finds (new, hidden, deleted, edited texts),
+        # once the write has ended either way: a search result is reusable only while it stays the same.
+        self.generation = 0
+        # Called after each such write, once it has ended (bot/app tells the bot's other processes).
+        self.on_changed: list[Callable[[], None]] = []
+
+    def changed(self) -> None:
+        self.generation += 1
+        for listener in list(self.on_changed):
+            try:
+                listener()
+            except Exception:
+                log.exception("a listener of corpus changes failed")
+
+    def refresh(self) -> None:
+        """Another process changed the corpus: what this one remembers of it is read again when next needed
+        (term statistics, the typo vocabulary, fingerprints), and cached search results are dropped."""
+        self.term_stats.loaded = False
+        self.vocab.loaded = False
+        self._fp_cache.clear()
+        self.generation += 1
 
     async def stats(self) -> TermStats:
         if not self.term_stats.loaded:
@@ -356,6 +379,9 @@ class Corpus:
                 url=prepared.url,
                 duplicate_of=existing.id,
             )
+        finally:
+            # Reads share the connection and may have seen the open transaction, committed or not.
+            self.changed()
         self._apply(pending)
         if pending is not None and result.id is not None:
             self._notify_saved([result.id])
@@ -369,11 +395,8 @@ class Corpus:
         if self.vocab.loaded:
             self.vocab.add(pending.words)
 
-    async def _save(
-        self, prepared: Prepared, words: Counter[str] | None = None
-    ) -> tuple[IngestResult, Prepared | None]:
-        """Insert one prepared text, in the caller's transaction. With `words`, its vocabulary is added there
-        instead of written at once (a batch writes the summed counts once: far fewer rows)."""
+    async def _save(self, prepared: Prepared) -> tuple[IngestResult, Prepared | None]:
+        """Insert one prepared text, in the caller's transaction (a batch goes through `plan_batch`)."""
         source = prepared.input.source
         if prepared.duplicate is not None:
             return IngestResult(
@@ -386,17 +409,7 @@ class Corpus:
                 duplicate_of=prepared.duplicate.id,
                 story_id=prepared.duplicate.story_id,
             ), None
-        stats = await self.stats()
-        f = prepared.features
-        own = set(f.terms) | set(f.title_terms)
-        # Document frequencies as they will be once this document is in: it counts itself.
-        fp = fingerprint_of(
-            f,
-            lambda t: stats.get(t) + (t in own),
-            # In a young corpus every shared word looks common (df 2 of 3 documents) and IDF would
-            # punish exactly the words that tie two reports together; pretend to a modest corpus size.
-            max(stats.n_docs + 1, MIN_IDF_DOCS),
-        )
+        fp = fingerprint_for(prepared, await self.stats())
         near = prepared.near_duplicate
         story_id = near.story_id if near else await self._find_story(prepared.published, fp, prepared.lang)
         new = NewDocument(
@@ -412,14 +425,12 @@ class Corpus:
             minhash=prepared.signature,
             bands=prepared.bands,
             fingerprint=json.dumps(fp, ensure_ascii=False, separators=(",", ":")),
-            words=() if words is not None else prepared.words,
+            words=prepared.words,
             story_keys=tuple(story_keys(fp, STORED_KEYS)),
             duplicate_of=near.id if near else None,
             story_id=story_id,
         )
         doc_id = await self.repo.add(new)
-        if words is not None:
-            words.update(prepared.words)
         status = Status.NEAR_DUPLICATE if near else Status.ADDED
         return IngestResult(
             status,
@@ -438,10 +449,7 @@ class Corpus:
 
     async def _find_story(self, published: date | None, fp: dict[str, float], lang: str) -> int | None:
         keys = story_keys(fp, QUERY_KEYS)
-        # Undated reports meet dated ones both ways: an undated text is compared with every date, a dated
-        # one with its window and the undated texts.
-        window = timedelta(days=STORY_WINDOW_DAYS)
-        start, end = (date.min, date.max) if published is None else (published - window, published + window)
+        start, end = story_window(published)
         rows = await self.repo.story_candidates(
             keys, None, None, STORY_CANDIDATES, min_shared=MIN_SHARED_KEYS
         )
@@ -472,10 +480,13 @@ class Corpus:
         fp = self._fp_cache.get(doc_id)
         if fp is None:
             fp = json.loads(raw)
-            if len(self._fp_cache) >= FINGERPRINT_CACHE:
-                self._fp_cache.pop(next(iter(self._fp_cache)))
-            self._fp_cache[doc_id] = fp
+            self._remember(doc_id, fp)
         return fp
+
+    def _remember(self, doc_id: int, fp: dict[str, float]) -> None:
+        if len(self._fp_cache) >= FINGERPRINT_CACHE:
+            self._fp_cache.pop(next(iter(self._fp_cache)))
+        self._fp_cache[doc_id] = fp
 
     def indexed(self, terms: Iterable[str], words: Iterable[str] = ()) -> None:
         """Terms an admin put (back) into the index: a shown or restored text, a new title. The in-memory
@@ -601,26 +612,26 @@ class Corpus:
     async def _ingest_batch_at_once(
         self, pairs: list[tuple[TextInput, Analysis | Exception]], with_saved: SavedHook | None = None
     ) -> list[IngestResult]:
-        results: list[IngestResult] = []
-        committed: list[Prepared] = []
+        """The batch in one transaction and a few round trips (see `bot.corpus.batch`): a text the database
+        refuses is rolled back alone and reported; the others are stored."""
+        results: list[IngestResult | None] = [None] * len(pairs)
+        analysed: list[tuple[int, Analysis]] = []
+        for pos, (item, analysis) in enumerate(pairs):
+            failure = self._analysis_failure(item, analysis)
+            if failure is not None or isinstance(analysis, Exception):
+                results[pos] = failure or _failed(item, INTERNAL_ERROR)
+            else:
+                analysed.append((pos, analysis))
         try:
             async with self.db.transaction():
-                words: Counter[str] = Counter()
-                for item, analysis in pairs:
-                    failure = self._analysis_failure(item, analysis)
-                    if failure is not None or isinstance(analysis, Exception):
-                        results.append(failure or _failed(item, INTERNAL_ERROR))
-                        continue
-                    prepared = await self._check(analysis)
-                    result, pending = await self._save(prepared, words)
-                    results.append(result)
-                    if pending is not None:
-                        committed.append(pending)
-                    # Statistics move at once: the next text of the batch must see this one (story
-                    # fingerprints weigh words by how common they are).
-                    self._apply(pending)
-                await self.repo.add_vocabulary(words)
-                saved = _saved(results)
+                stats = await self.stats()
+                # Statistics move with each planned text: the next one of the batch must see it (story
+                # fingerprints weigh words by how common they are).
+                plan = await plan_batch(self.repo, analysed, stats, self._fingerprint)
+                ids = await self.repo.add_many(plan.documents())
+                self._results(plan, ids, [item for item, _ in pairs], results)
+                done = [r for r in results if r is not None]
+                saved = _saved(done)
                 if with_saved is not None and saved:
                     await with_saved(saved)
         except Exception as exc:
@@ -630,11 +641,75 @@ class Corpus:
             self.term_stats.loaded = False
             self.vocab.loaded = False
             raise _BatchFailed from exc
-        if committed:
-            self._notify_saved(
-                [r.id for r in results if r.id is not None and r.status is not Status.DUPLICATE]
+        finally:
+            self.changed()
+        if self.vocab.loaded:
+            for p, doc_id in zip(plan.planned, ids, strict=True):
+                if doc_id is not None:
+                    self.vocab.add(p.analysis.words)
+        if saved:
+            self._notify_saved([r.id for r in saved if r.id is not None])
+        return done
+
+    def _results(
+        self,
+        plan: BatchPlan,
+        ids: list[int | None],
+        items: list[TextInput],
+        results: list[IngestResult | None],
+    ) -> None:
+        """Each planned text's result, now that its id (or its refusal) is known."""
+        stories: list[int | None] = []
+        for index, (p, doc_id) in enumerate(zip(plan.planned, ids, strict=True)):
+            a = p.analysis
+            if doc_id is None:
+                log.error("the database refused %s", items[p.pos].source)
+                self.term_stats.remove(set(a.features.terms) | set(a.features.title_terms))
+                results[p.pos] = _failed(items[p.pos], INTERNAL_ERROR)
+                stories.append(None)
+                continue
+            # A story started by a text of this batch that was refused is this text's own.
+            story = ids[p.story - PENDING] if p.story >= PENDING else p.story
+            story = story if story is not None and p.story != PENDING + index else doc_id
+            stories.append(story)
+            original = p.near_id if p.near_index is None else ids[p.near_index]
+            # The next batches meet it as a candidate: no need to parse what is at hand.
+            self._remember(doc_id, p.fingerprint)
+            results[p.pos] = IngestResult(
+                Status.NEAR_DUPLICATE if original is not None else Status.ADDED,
+                items[p.pos].source,
+                id=doc_id,
+                url=a.url,
+                title=a.title,
+                reason=(
+                    f"near-duplicate of document {original} ({p.near_similarity:.0%} similar)"
+                    if original is not None
+                    else None
+                ),
+                duplicate_of=original,
+                story_id=story,
             )
-        return results
+        for r in plan.repeated:
+            item, a = items[r.pos], r.analysis
+            same_id: int | None
+            if r.doc is not None:
+                same_id, same_story = r.doc.id, r.doc.story_id
+            else:
+                assert r.index is not None
+                same_id, same_story = ids[r.index], stories[r.index]
+            if same_id is None:  # the same text, refused just before
+                results[r.pos] = _failed(item, INTERNAL_ERROR)
+                continue
+            results[r.pos] = IngestResult(
+                Status.DUPLICATE,
+                item.source,
+                id=same_id,
+                url=a.url,
+                title=a.title,
+                reason=f"the same text is already stored as document {same_id}",
+                duplicate_of=same_id,
+                story_id=same_story,
+            )
 
     async def _ingest_safely(
         self, item: TextInput, analysis: Analysis | Exception, with_saved: SavedHook | None = None

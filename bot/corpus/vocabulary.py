@@ -27,6 +27,7 @@ class Vocabulary:
     def load(self, rows: Iterable[tuple[str, int]]) -> None:
         self.freq = {}
         self._buckets = defaultdict(list)
+        self._all = None
         self.add_counts(rows)
         self.loaded = True
 

@@ -54,6 +54,7 @@ class DigestContent:
     matched: int  # of them, let through by the filter
     first: bool = False  # the subscriber's first digest
     headlines_only: bool = False  # rendered as titles without their summary lines
+    subscription_id: int | None = None  # a channel's or group topic's own digest: its footer links to it
 
     @property
     def empty(self) -> bool:

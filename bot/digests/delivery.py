@@ -21,6 +21,13 @@ chats. Exactly once therefore means, at every rate: a chat never gets a digest t
 resends an unknown one, and a chat that got none is either still due it or counted as unknown. How many
 rows a crash can leave unknown is bounded by the requests in flight (a quarter of a second of sends).
 
+Several processes. Each start of an engine gets an id; a claimed row carries it, and the engine beats a
+heartbeat in the database. "The next start" is then precisely: any engine that starts, or runs, settles the
+`sending` rows of engines that are gone (no heartbeat for a while, or a process of this machine that no
+longer runs), never those of a live one. An idle engine looks at the ledger every couple of seconds (and is
+woken by PostgreSQL's NOTIFY), so rows queued by another process go out. Only the active worker runs an
+engine (bot/app/lease.py), which is what keeps BROADCAST_RATE a limit for the whole bot.
+
 Errors. 429: everything pauses for retry_after, then the row goes again. 403 and "chat not found" (and
 losing the right to post): the subscription is marked inactive with the reason and the chat is never tried
 again. 5xx and network errors: retried with exponential backoff, then `failed`. Anything else that Telegram
@@ -34,10 +41,15 @@ import heapq
 import itertools
 import logging
 import math
+import os
+import socket
+import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from bot.clock import Clock, SystemClock
 from bot.digests.pacing import CHAT_TURNS, ROUND_TRIPS, ChatLimit, DeliveryConfig
@@ -45,7 +57,15 @@ from bot.digests.sending import DigestSender, Outgoing, Refusal, SendRefused
 from storage.interfaces import DeliveryStore
 from storage.models import Delivery, Rendered
 
-__all__ = ["Attempt", "ChatLimit", "DeliveryConfig", "DeliveryEngine", "DeliveryStats", "Outcome"]
+__all__ = [
+    "Attempt",
+    "ChatLimit",
+    "DeliveryConfig",
+    "DeliveryEngine",
+    "DeliveryObserver",
+    "DeliveryStats",
+    "Outcome",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +77,13 @@ class Outcome(StrEnum):
     FAILED = "failed"
     BLOCKED = "blocked"
     CANCELLED = "cancelled"
+
+
+class DeliveryObserver(Protocol):
+    """Told every outcome as it is recorded (the application's metrics); must return at once."""
+
+    def delivered(self, outcome: Outcome) -> None: ...
+    def in_doubt(self, count: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -83,6 +110,20 @@ class DeliveryStats:
     trace: list[Attempt] | None = None  # every attempt, when asked for (tests, benchmarks)
 
 
+_HOST = socket.gethostname()
+
+
+def _runs(pid: int) -> bool:
+    """Whether process `pid` of this machine still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: it exists
+    return True
+
+
 @dataclass
 class _Item:
     delivery: Delivery
@@ -104,9 +145,11 @@ class DeliveryEngine:
         clock: Clock | None = None,
         *,
         trace: bool = False,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.repo = repo
         self.sender = sender
+        self.observer = observer
         self.config = config or DeliveryConfig()
         self.clock: Clock = clock or SystemClock()
         self.stats = DeliveryStats(trace=[] if trace else None)
@@ -135,7 +178,11 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._alive: asyncio.Task[None] | None = None
+        self._unwatch: Callable[[], Awaitable[None]] | None = None
         self._stopping = False
+        # A new id each start: the ledger rows this run claims carry it, and its heartbeat says it lives.
+        self.engine_id = ""
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -143,14 +190,15 @@ class DeliveryEngine:
         """Settle what a previous process left in doubt, then deliver whatever is pending, and keep going."""
         if self._task is not None:
             return
-        unknown = await self.repo.recover_in_doubt()
-        self.stats.unknown += unknown
-        if unknown:
-            log.warning(
-                "%d delivery(ies) were in flight when the last process stopped: whether they arrived is "
-                "unknown; not sent again (an admin sees them with /digest unknown and may resend)",
-                unknown,
-            )
+        self.engine_id = uuid.uuid4().hex
+        await self._beat()
+        # Only the claims of engines that are gone: another process's live engine keeps its own. An
+        # engine of a process of this machine that no longer runs (kill -9) is gone now, not once its
+        # heartbeat is stale.
+        for engine_id, pid in (await self.repo.engines_on(_HOST)).items():
+            if pid != os.getpid() and not _runs(pid):
+                await self.repo.forget_engine(engine_id)
+        await self._recover_gone()
         # The ledger is the truth: whatever an earlier run of this engine held in memory is read again.
         self._queues.clear()
         self._runnable.clear()
@@ -161,6 +209,48 @@ class DeliveryEngine:
         self._maybe_more = True
         self._idle.clear()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="delivery-engine")
+        self._alive = asyncio.get_running_loop().create_task(self._keep_alive(), name="delivery-heartbeat")
+        try:
+            # Woken at once by another process's enqueue where the database can tell (PostgreSQL).
+            self._unwatch = await self.repo.watch(self.wake)
+        except Exception:
+            log.warning(
+                "cannot listen for new deliveries; looking every %ss instead", self.config.poll_seconds
+            )
+
+    async def _beat(self) -> None:
+        await self.repo.beat(self.engine_id, self.clock.now(), _HOST, os.getpid())
+
+    async def _recover_gone(self) -> None:
+        stale_before = self.clock.now() - timedelta(seconds=self.config.stale_after)
+        unknown = await self.repo.recover_in_doubt(stale_before)
+        self.stats.unknown += unknown
+        if unknown and self.observer is not None:
+            self.observer.in_doubt(unknown)
+        if unknown:
+            log.warning(
+                "%d delivery(ies) were in flight when their engine stopped: whether they arrived is "
+                "unknown; not sent again (an admin sees them with /digest unknown and may resend)",
+                unknown,
+            )
+
+    async def _keep_alive(self) -> None:
+        """The heartbeat; and the claims of engines that died meanwhile (the worker's before this one took
+        over) settled once they are stale. In real time, not the engine's clock: a manual clock would jump
+        instead of waiting."""
+        loop = asyncio.get_running_loop()
+        recovered_at = loop.time()
+        while True:
+            await asyncio.sleep(self.config.heartbeat_seconds)
+            try:
+                await self._beat()
+                # An engine goes stale only after `stale_after`: looking more often finds nothing new, and
+                # every look is a write that the sends' claims would queue behind.
+                if loop.time() - recovered_at >= self.config.stale_after:
+                    recovered_at = loop.time()
+                    await self._recover_gone()
+            except Exception:
+                log.exception("the delivery engine could not beat its heartbeat; trying again")
 
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Stop taking rows; let requests in flight finish (for up to `timeout` seconds)."""
@@ -169,6 +259,13 @@ class DeliveryEngine:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._unwatch is not None:
+            await self._unwatch()
+            self._unwatch = None
+        if self._alive is not None:
+            self._alive.cancel()
+            await asyncio.gather(self._alive, return_exceptions=True)
+            self._alive = None
         if self._workers:
             _, pending = await asyncio.wait(self._workers, timeout=timeout)
             for task in pending:
@@ -178,10 +275,20 @@ class DeliveryEngine:
             # Answers already in hand are recorded even when the requests still in flight were abandoned
             # (those stay `sending`, unknown at the next start).
             await self._flush_sent()
+        if self.engine_id:
+            # Gone from now on: what it left `sending` is in doubt for the next engine that starts.
+            await self.repo.forget_engine(self.engine_id)
 
     @property
     def stopping(self) -> bool:
         return self._stopping
+
+    def _poll(self) -> None:
+        if not self._queues and not self._workers:
+            # Nothing in hand: read the ledger from its start, so that rows made pending again behind the
+            # reading position by another process (an admin's resend there) are found too.
+            self._loaded_upto = 0
+        self._maybe_more = True
 
     def wake(self) -> None:
         """New rows were queued."""
@@ -270,6 +377,8 @@ class DeliveryEngine:
 
     async def _load(self) -> None:
         rows = await self.repo.pending(self._loaded_upto, self.config.batch)
+        if rows:
+            self._idle.clear()
         for row in rows:
             self._enqueue(_Item(row))
             self._loaded_upto = max(self._loaded_upto, row.id)
@@ -360,7 +469,12 @@ class DeliveryEngine:
     async def _sleep(self, seconds: float | None) -> None:
         """Until woken (new rows, a finished request, stop) or, when given, `seconds` have passed."""
         if seconds is None:
-            await self._wake.wait()
+            # Another process (a web worker's "send now", the CLI, another scheduler) may queue rows and
+            # cannot wake this one: look again after a short while, in real time.
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.config.poll_seconds)
+            except TimeoutError:
+                self._poll()
             return
         sleeper = asyncio.ensure_future(self.clock.sleep(max(0.0, seconds)))
         waker = asyncio.ensure_future(self._wake.wait())
@@ -381,7 +495,7 @@ class DeliveryEngine:
                 await self.repo.mark_failed(row.id, "the digest is gone")
                 self._record(item, Outcome.FAILED)
                 return
-            if not await self.repo.mark_sending(row.id):
+            if not await self.repo.mark_sending(row.id, self.engine_id):
                 await self.repo.mark_cancelled(row.id, "the subscription stopped or paused")
                 self._record(item, Outcome.CANCELLED)
                 return
@@ -501,6 +615,8 @@ class DeliveryEngine:
         return self._payloads[digest_id]
 
     def _record(self, item: _Item, outcome: Outcome, at: float | None = None) -> None:
+        if self.observer is not None:
+            self.observer.delivered(outcome)
         stats = self.stats
         if outcome is Outcome.SENT:
             stats.sent += 1

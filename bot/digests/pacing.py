@@ -45,6 +45,12 @@ class DeliveryConfig:
     max_in_flight: int = 0  # 0: from the rate (enough to hide Telegram's latency at that rate)
     request_timeout: float = 30.0
     batch: int = 500  # ledger rows loaded at a time
+    # Several processes: how often an idle engine looks for rows another process queued (real seconds),
+    # how often it tells the others it is alive, and after how long without that it counts as gone (its
+    # claims in doubt). Generous against a busy machine: a live engine's rows must never look abandoned.
+    poll_seconds: float = 1.5
+    heartbeat_seconds: float = 3.0
+    stale_after: float = 20.0
 
     @classmethod
     def for_rate(cls, broadcast_rate: float, allow_paid: bool) -> DeliveryConfig:

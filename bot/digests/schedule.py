@@ -34,7 +34,7 @@ from bot.digests.times import quiet_end as quiet_end
 from bot.digests.times import utc_offset as utc_offset
 from bot.digests.times import zone as zone
 from storage.interfaces import DeliveryStore, SubscriptionStore
-from storage.models import NewDigest, Subscription, Target
+from storage.models import Kind, NewDigest, Subscription, Target
 from storage.models import Rendered as Rendered
 
 log = logging.getLogger(__name__)
@@ -196,15 +196,17 @@ class DigestScheduler:
         # Subscribers with the same cursor, filter, language and kind of digest get the same digest: built and
         # stored once (after a scheduled run most cursors agree, so a broadcast to thousands is one digest).
         # How it is sent (a topic, silently, with previews) is each delivery's own.
-        groups: dict[tuple[int, str, str, bool, bool], list[Subscription]] = {}
+        # A channel's or a group topic's digest is its own (its footer's links address that subscription).
+        groups: dict[tuple[int, str, str, bool, bool, int | None], list[Subscription]] = {}
         for sub in due:
-            key = (sub.cursor, sub.filter_query.strip(), sub.language, sub.headlines_only, is_first(sub))
+            own = sub.id if sub.kind is Kind.CHANNEL else None
+            key = (sub.cursor, sub.filter_query.strip(), sub.language, sub.headlines_only, is_first(sub), own)
             groups.setdefault(key, []).append(sub)
         queued = digests = empty = failed = 0
-        for (cursor, topic, language, headlines_only, first), members in groups.items():
+        for (cursor, topic, language, headlines_only, first, own), members in groups.items():
             try:
                 content = await self.builder.build(cursor, topic, language, first=first)
-                content = replace(content, headlines_only=headlines_only)
+                content = replace(content, headlines_only=headlines_only, subscription_id=own)
                 targets = [
                     Target(
                         s.id,
@@ -214,6 +216,8 @@ class DigestScheduler:
                         thread_id=s.thread_id,
                         silent=s.silent,
                         link_previews=s.link_previews,
+                        # Queued only if no other process queued it since it was read.
+                        seen=(s.cursor, s.next_due),
                     )
                     for s in members
                 ]
@@ -227,7 +231,7 @@ class DigestScheduler:
                 if headlines_only:
                     # "Show the rest" pages of this digest are headlines too.
                     stored = tuple(replace(story, line="") for story in stored)
-                await self.deliveries.enqueue(
+                stored_as = await self.deliveries.enqueue(
                     NewDigest(
                         language, topic, content.cursor_from, content.cursor_to, stories_to_json(stored)
                     ),
@@ -239,8 +243,14 @@ class DigestScheduler:
                 log.exception("could not queue the digest for %d subscription(s)", len(members))
                 failed += len(members)
                 continue
-            digests += 1
-            queued += len(members)
+            if len(members) > stored_as.deliveries:
+                log.info(
+                    "%d of %d subscription(s) were queued by another process meanwhile",
+                    len(members) - stored_as.deliveries,
+                    len(members),
+                )
+            digests += 1 if stored_as.digest_id else 0
+            queued += stored_as.deliveries
         if queued:
             self.engine.wake()
         return TickReport(due=len(due), queued=queued, digests=digests, empty=empty, failed=failed)

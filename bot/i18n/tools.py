@@ -51,4 +51,12 @@ def update() -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    # Only so that `--help` explains instead of rewriting the catalogs: the tool takes no options.
+    argparse.ArgumentParser(
+        prog="python -m bot.i18n.tools",
+        description="Extract every translatable string of bot/ and handlers/ into the ru/kk/en .po files "
+        "(new strings untranslated, unused ones dropped); then fill the msgstr entries.",
+    ).parse_args()
     update()

@@ -33,6 +33,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 
 from bot.text import lexicon
 from bot.text.morph import Morphology
@@ -124,6 +125,7 @@ class StoryCandidate:
     fingerprint: Mapping[str, float]
 
 
+@lru_cache(maxsize=65536)
 def name_key(word: str) -> str:
     """A rough Latin spelling of a name, the same for its Russian, Kazakh and English spellings."""
     w = word.lower() if is_latin(word) else to_latin(word)
@@ -164,13 +166,20 @@ def fingerprint(
         for lang, probes in _LANGUAGE_PROBES.items()
     }
 
+    known: dict[str, float] = {}  # a word of several phrases and names is weighed once
+
     def idf(term: str) -> float:
+        value = known.get(term)
+        if value is not None:
+            return value
         d = df(term)
         n = n_lang.get(_script(term), n_docs)
         value = max(math.log((n + 1) / (d + 1)), 0.0) + _IDF_FLOOR
         # A word no other document has cannot link this one to anything yet; at full weight such words
         # (typos, rare words, a paraphrase of one outlet) crowd the shared ones out of the top k.
-        return value * _HAPAX_FACTOR if d <= 1 else value
+        value = value * _HAPAX_FACTOR if d <= 1 else value
+        known[term] = value
+        return value
 
     # The corpus counts words, not concepts: a concept is at least as common as the most common of its
     # phrases here and of its one-word forms (the Russian lemma, in a mostly Russian corpus); a phrase is at
@@ -180,12 +189,13 @@ def fingerprint(
         concept_phrases[key].add(phrase)
 
     def concept_idf(key: str) -> float:
-        phrases = concept_phrases[key] | set(lexicon.concept_words(key[len(CONCEPT_PREFIX) :]))
-        return min((max(idf(w) for w in p.split()) for p in phrases if p.strip()), default=idf(key))
+        phrases = concept_phrases[key] | _concept_words(key[len(CONCEPT_PREFIX) :])
+        return min((max(map(idf, p.split())) for p in phrases if p.strip()), default=idf(key))
 
     title_set = set(title_terms)
     lead_set = set(lead_terms)
-    counts: dict[str, float] = dict(Counter(t for t in terms if _useful(t)))
+    term_counts = Counter(terms)
+    counts: dict[str, float] = {t: n for t, n in term_counts.items() if _useful(t)}
     for t in title_terms:
         if _useful(t):
             counts[t] = counts.get(t, 0) + _TITLE_COUNT
@@ -197,7 +207,7 @@ def fingerprint(
     # A term that only ever occurs as a name is represented by its name key alone, which also matches its
     # other case forms and spellings; keeping both would spend two of the k places on one word.
     name_tf = Counter(t for t, _ in names)
-    occurrences = Counter(terms) + Counter(title_terms)
+    occurrences = term_counts + Counter(title_terms)
     keyed = {t for t, word in names if name_key(word)}
     name_only = {t for t, c in name_tf.items() if c >= occurrences[t] and t in keyed}
     weights: dict[str, float] = {}
@@ -245,6 +255,11 @@ def fingerprint(
     return {key: round(w / norm, 6) for key, w in top}
 
 
+@lru_cache(maxsize=1024)
+def _concept_words(concept: str) -> frozenset[str]:
+    return frozenset(lexicon.concept_words(concept))
+
+
 def fingerprint_of(f: DocFeatures, df: Callable[[str], int], n_docs: int, k: int = 40) -> dict[str, float]:
     """`fingerprint` of a document's features (see there for `df` and `n_docs`)."""
     return fingerprint(
@@ -272,6 +287,7 @@ def _tf_weight(tf: float) -> float:
     return 1.0 + math.log(tf) if tf >= 1.0 else max(tf, 0.0)
 
 
+@lru_cache(maxsize=65536)
 def _script(term: str) -> str:
     if _KAZAKH_RE.search(term):
         return "kk"

@@ -58,9 +58,11 @@ class DocFeatures:
 
 def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
     tokens = list(iter_tokens(text))
-    terms = [morph.token_term(tok, cap) for _, _, tok, cap in tokens]
+    # morph.token_term without its call per token (a text has hundreds)
+    term, name_term = morph.term, morph.name_term
+    terms = [name_term(tok) if cap else term(tok) for _, _, tok, cap in tokens]
     title_tokens = list(iter_tokens(title)) if title else []
-    title_terms = [morph.token_term(tok, cap) for _, _, tok, cap in title_tokens]
+    title_terms = [name_term(tok) if cap else term(tok) for _, _, tok, cap in title_tokens]
 
     # Every sentence starts with a capital letter, so a capitalized first word is a name only if the same
     # term is capitalized somewhere else too (Токаев…, not Согласно…).
@@ -127,12 +129,12 @@ def _with_concepts(
     last = 0
     for start, end, concept in lexicon.find(words, terms):
         key = CONCEPT_PREFIX + concept
-        out.extend((i, terms[i]) for i in range(last, start))
+        out.extend(zip(range(last, start), terms[last:start], strict=True))
         out.append((start, key))
         found.append((start, key, tuple(terms[start:end])))
         covered.update(range(start, end))
         last = end
-    out.extend((i, terms[i]) for i in range(last, len(terms)))
+    out.extend(zip(range(last, len(terms)), terms[last:], strict=True))
     return out, found, covered
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.admin import documents, refusals, reports, uploads
+from handlers.admin import documents, refusals, reports, sources, uploads
 
 
 def make_router() -> Router:
@@ -13,6 +13,10 @@ def make_router() -> Router:
     refusals come last, for whatever the admin routers did not let in."""
     router = Router(name="admin")
     router.include_routers(
-        uploads.make_router(), documents.make_router(), reports.make_router(), refusals.make_router()
+        uploads.make_router(),
+        documents.make_router(),
+        reports.make_router(),
+        sources.make_router(),
+        refusals.make_router(),
     )
     return router

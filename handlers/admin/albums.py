@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -17,6 +17,13 @@ class AlbumFile:
     file_id: str
     file_name: str
     size: int | None
+
+
+class Albums(Protocol):
+    """Collects the files of an album: this process's Gatherer, or one shared by every process of the bot
+    (bot/app/redis_app.py), since a load balancer spreads an album's messages over the web workers."""
+
+    async def gather(self, key: str, item: AlbumFile) -> list[AlbumFile] | None: ...
 
 
 class Gatherer(Generic[T]):

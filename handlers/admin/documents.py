@@ -3,7 +3,7 @@ edits of the title, date and source. Only admins get in (`IsAdmin`, router-level
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
@@ -22,7 +22,7 @@ from handlers.admin.states import AdminInput
 from handlers.admin.uploads import drop_buttons
 from handlers.callbacks import AdminBack, AdminDoc, AdminDocsPage, DocAction, FullText, ListPage, OpenDoc
 from handlers.errors import describe
-from handlers.filters import IsAdmin, PlainText, PrivateChat, command
+from handlers.filters import IsAdmin, PlainText, PrivateChat, SlashCommand, command
 from handlers.reader import reading
 from handlers.ui.edit import alert, edit, edit_or_alert, editable
 
@@ -284,5 +284,5 @@ def make_router() -> Router:
         StateFilter(AdminInput.doc_title, AdminInput.doc_date, AdminInput.doc_source),
         PlainText(),
     )
-    router.message.register(waiting_for_text, StateFilter(AdminInput), ~F.text.startswith("/"))
+    router.message.register(waiting_for_text, StateFilter(AdminInput), ~SlashCommand())
     return router

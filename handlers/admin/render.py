@@ -40,7 +40,9 @@ def add_prompt() -> str:
 
 
 def _language(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
+    """A text's language, named in the admin's (the picker names each language in itself instead)."""
+    names = {"ru": _("Russian"), "kk": _("Kazakh"), "en": _("English")}
+    return names.get(code) or LANGUAGE_NAMES.get(code, code)
 
 
 def _source(name: str | None, url: str | None) -> str:
@@ -202,6 +204,11 @@ def _action_label(action: AuditAction) -> str:
         AuditAction.CHANNEL_ADD: _("connected the channel"),
         AuditAction.CHANNEL_REMOVE: _("disconnected the channel"),
         AuditAction.DIGEST_RESEND: _("resent digests of unknown outcome, chats:"),
+        AuditAction.SOURCE_ADD: _("added the source"),
+        AuditAction.SOURCE_FILTER: _("changed the filter of the source"),
+        AuditAction.SOURCE_PAUSE: _("paused the source"),
+        AuditAction.SOURCE_RESUME: _("resumed the source"),
+        AuditAction.SOURCE_REMOVE: _("removed the source"),
     }
     return labels[action]
 

@@ -11,7 +11,7 @@ import io
 import logging
 from collections.abc import Sequence
 
-from aiogram import Bot, F, Router, html
+from aiogram import Bot, Router, html
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -35,11 +35,11 @@ from bot.corpus.extract import ExtractFailure, RawItem
 from bot.corpus.uploads import Origin, channel_post_url, post_input, to_input
 from handlers.admin import keyboards as kb
 from handlers.admin import render
-from handlers.admin.albums import AlbumFile, Gatherer
+from handlers.admin.albums import AlbumFile, Albums
 from handlers.admin.states import AdminInput
 from handlers.callbacks import PreviewAction, UploadPreview
 from handlers.errors import describe
-from handlers.filters import IsAdmin, PlainText, PrivateChat, command
+from handlers.filters import Forwarded, HasDocument, IsAdmin, PlainText, PrivateChat, command
 from handlers.ui.edit import alert, edit, editable
 from storage.models import UnfinishedUpload
 
@@ -221,7 +221,7 @@ async def upload_file(
     message: Message,
     bot: Bot,
     uploads: UploadService,
-    albums: Gatherer[AlbumFile],
+    albums: Albums,
     settings: Settings,
     state: FSMContext,
     i18n: I18n,
@@ -399,8 +399,8 @@ def make_router() -> Router:
     router.callback_query.filter(IsAdmin())
     router.message.register(add_command, command("add"))
     router.message.register(cancel_command, command("cancel"), StateFilter(AdminInput))
-    router.message.register(upload_file, F.document)
-    router.message.register(upload_forward, F.forward_origin)
+    router.message.register(upload_file, HasDocument())
+    router.message.register(upload_forward, Forwarded())
     router.message.register(upload_text, StateFilter(AdminInput.text), PlainText())
     router.callback_query.register(preview_button, UploadPreview.filter())
     router.message.register(

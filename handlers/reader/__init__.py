@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from handlers.filters import MaybeCommand
 from handlers.reader import dialogs, inline, language, reading, start
 
 
 def make_commands_router() -> Router:
     """/start, /help, /lang and the main menu."""
     router = Router(name="reader.commands")
+    # Every message handler below takes a command.
+    router.message.filter(MaybeCommand())
     router.include_routers(start.make_router(), language.make_router())
     return router
 

@@ -8,13 +8,13 @@ whatever command nobody else did).
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.filters import PrivateChat, command
+from handlers.filters import PrivateChat, SlashCommand, command
 
 
 def make_guard_router() -> Router:
@@ -24,7 +24,7 @@ def make_guard_router() -> Router:
     router.message.register(cancel_command, command("cancel"))
     # Commands go on (a /latest in the middle of a dialog still works and the dialog still waits).
     # In some state (StateFilter("*") would be any state, none included).
-    router.message.register(still_waiting, ~StateFilter(None), ~F.text.startswith("/"))
+    router.message.register(still_waiting, ~StateFilter(None), ~SlashCommand())
     return router
 
 
@@ -32,7 +32,7 @@ def make_unknown_router() -> Router:
     """The last word on a command: nobody took it."""
     router = Router(name=__name__ + ".unknown")
     router.message.filter(PrivateChat())
-    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(unknown_command, SlashCommand())
     return router
 
 

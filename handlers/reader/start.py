@@ -70,6 +70,7 @@ def admin_help() -> list[str]:
         _("/stats — figures and a chart; /log — who did what"),
         _("/channel add @name, /channel list, /channel remove — digests in a channel"),
         _("/digest — preview a digest, or send one now"),
+        _("/sources — feeds and channels followed; /source add URL|@channel [filter], filter, pause, poll"),
     ]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from aiogram import Bot, F, Router, html
+from aiogram import Bot, Router, html
 from aiogram.filters import CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, MessageOriginChannel
@@ -15,9 +15,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.digests.ledger import DeliveryLedger
 from bot.digests.schedule import DigestScheduler
-from bot.digests.subscriptions import ChannelRefused, SubscriptionService
+from bot.digests.subscriptions import ChannelRefused, Place, SubscriptionService
 from handlers.callbacks import DigestResend
-from handlers.filters import IsAdmin, PlainText, PrivateChat, command
+from handlers.filters import Forwarded, IsAdmin, PlainText, PrivateChat, command
 from handlers.subscriptions import views
 from handlers.subscriptions.digest_render import preview_text
 from handlers.subscriptions.states import SubscriptionInput
@@ -33,7 +33,7 @@ def make_router() -> Router:
     router.message.filter(IsAdmin())
     router.callback_query.filter(IsAdmin())
     router.message.register(channel_command, command("channel"))
-    router.message.register(channel_forwarded, StateFilter(SubscriptionInput.channel), F.forward_origin)
+    router.message.register(channel_forwarded, StateFilter(SubscriptionInput.channel), Forwarded())
     router.message.register(channel_typed, StateFilter(SubscriptionInput.channel), PlainText(), PrivateChat())
     router.message.register(digest_command, command("digest"))
     router.callback_query.register(resend_unknown, DigestResend.filter())
@@ -128,7 +128,9 @@ async def _disconnect(message: Message, ref_text: str, subscriptions: Subscripti
     assert message.from_user is not None
     chat_id = await _resolve(ref_text, subscriptions)
     sub = (
-        await subscriptions.disconnect_channel(chat_id, message.from_user.id) if chat_id is not None else None
+        await subscriptions.disconnect_channel(Place(chat_id), message.from_user.id)
+        if chat_id is not None
+        else None
     )
     if sub is None:
         await message.answer(
@@ -180,7 +182,7 @@ async def digest_command(
                 preview_text(found[1], who, me.username or "bot"), disable_web_page_preview=True
             )
         return
-    before = await subscriptions.get_active(chat_id)
+    before = await subscriptions.get_active(Place(chat_id))
     report = await digest_scheduler.send_now(chat_id)
     if report is None or before is None:
         await message.answer(_("{name} has no active subscription.").format(name=who))

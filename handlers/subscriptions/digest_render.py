@@ -87,16 +87,19 @@ def deep_link(bot_username: str, payload: str) -> str:
     return std_html.escape(f"https://t.me/{bot_username}?start={payload}", quote=True)
 
 
-# Deep-link payloads of the digest footer (handled by handlers/subscriptions/links.py).
+# Deep-link payloads of the digest footer (handled by handlers/subscriptions/links.py): a person's digest
+# links to the reader's own subscription; a channel's or a group topic's to that subscription,
+# "sub_settings_<id>" (who may change it is checked when the link is opened).
 SETTINGS_LINK = "sub_settings"
 UNSUBSCRIBE_LINK = "sub_stop"
 
 
-def footer(bot_username: str) -> str:
+def footer(bot_username: str, subscription_id: int | None = None) -> str:
     """Under every digest: where to change it and how to stop it (links that open the bot)."""
     settings_label, stop_label = html.quote(_("⚙ Digest settings")), html.quote(_("🚫 Unsubscribe"))
-    settings = f'<a href="{deep_link(bot_username, SETTINGS_LINK)}">{settings_label}</a>'
-    stop = f'<a href="{deep_link(bot_username, UNSUBSCRIBE_LINK)}">{stop_label}</a>'
+    suffix = f"_{subscription_id}" if subscription_id is not None else ""
+    settings = f'<a href="{deep_link(bot_username, SETTINGS_LINK + suffix)}">{settings_label}</a>'
+    stop = f'<a href="{deep_link(bot_username, UNSUBSCRIBE_LINK + suffix)}">{stop_label}</a>'
     return f"{settings} · {stop}"
 
 
@@ -109,10 +112,11 @@ def render_page(
     *,
     headlines_only: bool = False,
     with_footer: bool = False,
+    subscription_id: int | None = None,
 ) -> tuple[str, int]:
     """The message with the stories from `start` on that fit; and where the next message would start."""
     blocks: list[str] = []
-    tail = footer(bot_username) if with_footer else ""
+    tail = footer(bot_username, subscription_id) if with_footer else ""
     # The header names the last story shown, which is known only at the end: leave room for its longest form.
     reserve = (
         tg_length(_header(len(stories), start, len(stories), topic))
@@ -148,6 +152,7 @@ class DigestRenderer:
                 bot_username,
                 headlines_only=content.headlines_only,
                 with_footer=True,
+                subscription_id=content.subscription_id,
             )
             markup = rest_keyboard(digest_id, end, len(content.stories))
         return Rendered(text, _markup_json(markup))

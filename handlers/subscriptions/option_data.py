@@ -17,4 +17,4 @@ class Option(StrEnum):
 class SubOption(CallbackData, prefix="so"):
     action: Option
     value: str = ""
-    chat: int = 0  # as elsewhere: 0 for the presser's own subscription, else a channel's (or group's) id
+    sub: int = 0  # as elsewhere: 0 for the presser's own subscription, else a channel's or topic's id

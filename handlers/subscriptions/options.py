@@ -10,11 +10,12 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.app.settings import Settings
 from bot.digests.subscriptions import SubscriptionService
 from handlers.subscriptions import keyboards as kb
 from handlers.subscriptions import views
 from handlers.subscriptions.option_data import Option, SubOption
-from handlers.subscriptions.settings import target_chat
+from handlers.subscriptions.settings import target_place
 from handlers.subscriptions.states import SubscriptionInput
 from handlers.subscriptions.typed import ask_typed
 from handlers.ui.edit import alert, edit_or_send
@@ -44,8 +45,9 @@ async def option_button(
     subscriptions: SubscriptionService,
     state: FSMContext,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
-    target = await target_chat(query, callback_data.chat, subscriptions, callback_answer)
+    target = await target_place(query, callback_data.sub, subscriptions, callback_answer, settings)
     if target is None:
         return
     sub = await subscriptions.get_active(target)
@@ -63,11 +65,11 @@ async def option_button(
         await edit_or_send(query, *views.quiet_screen(sub))
         return
     elif value == "type":
-        await ask_typed(state, SubscriptionInput.quiet, callback_data.chat, False)
+        await ask_typed(state, SubscriptionInput.quiet, callback_data.sub, False)
         await edit_or_send(
             query,
             _("Send the quiet hours as 22:00-07:00 (from — to, your local time)."),
-            kb.cancel_keyboard(callback_data.chat),
+            kb.cancel_keyboard(callback_data.sub),
         )
         return
     elif value == "off":

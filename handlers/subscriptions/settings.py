@@ -1,17 +1,20 @@
-"""A person's digest (and, for admins, a channel's): /subscribe with its walk-through, /settings and its
-buttons, typed answers, /pause, /resume, /unsubscribe; and "show the rest" under a digest."""
+"""A person's digest, a channel's (the bot's admins) and a forum topic's (the group's administrators too):
+/subscribe with its walk-through, /settings and its buttons, /pause, /resume, /unsubscribe — in a private
+chat for one's own, inside a topic for that topic's; and the bot's removal from a chat."""
 
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Filter, or_f
+from aiogram.enums import ChatType
+from aiogram.filters import LEAVE_TRANSITION, ChatMemberUpdatedFilter, CommandObject, Filter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.digests.subscriptions import ChannelRefused, Frequency, Kind, SubscriptionService
+from bot.app.settings import Settings
+from bot.digests.subscriptions import ChannelRefused, Frequency, Kind, Place, SubscriptionService
 from bot.digests.times import COMMON_ZONES, parse_local_time
 from handlers.callbacks import (
     Menu,
@@ -25,21 +28,13 @@ from handlers.callbacks import (
     SubZone,
     TopicAction,
 )
-from handlers.filters import IsAdmin, PrivateChat, command
+from handlers.filters import PrivateChat, command
 from handlers.subscriptions import keyboards as kb
 from handlers.subscriptions import views
-from handlers.subscriptions.option_data import SubOption
 from handlers.subscriptions.states import Step, SubscriptionInput
 from handlers.subscriptions.typed import ask_typed
 from handlers.ui.edit import alert, edit_or_send
 
-# A settings button about a channel (its id in `chat`) rather than the presser's own subscription.
-CHANNEL_BUTTON = or_f(
-    *(
-        data.filter(F.chat != 0)
-        for data in (SubFrequency, SubDay, SubTime, SubZone, SubTopic, SubMenu, SubOption)
-    )
-)
 _STEP_AFTER = {Frequency.WEEKLY: Step.DAY, Frequency.DAILY: Step.TIME, Frequency.INSTANT: Step.TOPIC}
 _SETTING = {
     SubAction.DAY: Step.DAY,
@@ -52,12 +47,9 @@ _SETTING = {
 def make_router() -> Router:
     router = Router(name=__name__)
     cb, msg = router.callback_query, router.message
-    # Before anything else: a channel's settings are for admins only, whatever the button says.
-    cb.register(channel_button_refused, CHANNEL_BUTTON, ~IsAdmin())
     msg.register(admins_only, command("channel", "digest"))
     msg.register(subscribe_command, command("subscribe"), PrivateChat())
-    msg.register(subscribe_topic, command("subscribe"), InForumTopic(), IsAdmin())
-    msg.register(subscribe_topic_refused, command("subscribe"), InForumTopic())
+    msg.register(subscribe_topic, command("subscribe"), InForumTopic())
     msg.register(subscribe_elsewhere, command("subscribe"))
     cb.register(menu_subscribe, MenuAction.filter(F.action == Menu.SUBSCRIBE))
     cb.register(choose_frequency, SubFrequency.filter())
@@ -69,34 +61,53 @@ def make_router() -> Router:
     msg.register(pause_command, command("pause"), PrivateChat())
     msg.register(resume_command, command("resume"), PrivateChat())
     msg.register(unsubscribe_command, command("unsubscribe"), PrivateChat())
+    msg.register(topic_command, command("settings", "pause", "resume", "unsubscribe"), InForumTopic())
     cb.register(settings_button, SubMenu.filter())
+    router.my_chat_member.register(bot_removed, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
     return router
-
-
-async def channel_button_refused(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    alert(callback_answer, _("Only the bot's admins can change a channel's digest."))
 
 
 async def admins_only(message: Message) -> None:
     await message.answer(_("Sorry, this command is for the bot's admins."))
 
 
-async def target_chat(
-    query: CallbackQuery, chat: int, subscriptions: SubscriptionService, answer: CallbackAnswer
-) -> int | None:
-    return await _target(query, chat, subscriptions, answer)
-
-
-async def _target(
-    query: CallbackQuery, chat: int, subscriptions: SubscriptionService, answer: CallbackAnswer
-) -> int | None:
-    """The chat a button changes: the presser's own, or (admins only got here) a connected channel."""
-    if chat == 0:
-        return query.from_user.id
-    if await subscriptions.connected_channel(chat) is None:
-        alert(answer, _("This channel is not connected any more. /channel add connects it."))
+async def target_place(
+    query: CallbackQuery,
+    ref: int,
+    subscriptions: SubscriptionService,
+    answer: CallbackAnswer,
+    settings: Settings,
+) -> Place | None:
+    """The subscription a button changes: the presser's own (`ref` 0), or a channel's or a group topic's
+    (by its id) when the presser may change it; None, with an alert saying why, otherwise."""
+    user = query.from_user.id
+    if ref == 0:
+        return Place(user)
+    sub = await subscriptions.by_id(ref)
+    if sub is None or sub.kind is not Kind.CHANNEL:
+        alert(answer, _("This button is outdated."))
         return None
-    return chat
+    if not await subscriptions.may_manage(sub, user, user in settings.admin_ids):
+        alert(
+            answer,
+            views.not_group_admin_text()
+            if sub.thread_id is not None
+            else _("Only the bot's admins can change a channel's digest."),
+        )
+        return None
+    if not sub.active:
+        alert(
+            answer,
+            views.topic_not_subscribed_text()
+            if sub.thread_id is not None
+            else _("This channel is not connected any more. /channel add connects it."),
+        )
+        return None
+    return Place.of(sub)
+
+
+def _bot_admin(user_id: int, settings: Settings) -> bool:
+    return user_id in settings.admin_ids
 
 
 def _not_subscribed(answer: CallbackAnswer) -> None:
@@ -126,36 +137,50 @@ class InForumTopic(Filter):
         return bool(message.chat.is_forum and message.is_topic_message and message.message_thread_id)
 
 
+def _topic(message: Message) -> Place:
+    assert message.message_thread_id is not None
+    return Place(message.chat.id, message.message_thread_id)
+
+
+async def _topic_admin(message: Message, subscriptions: SubscriptionService, settings: Settings) -> bool:
+    """May the sender manage this group's topic digests? An administrator who posts anonymously (as the group
+    itself) is one by definition; anyone else is asked of Telegram."""
+    assert message.from_user is not None
+    if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
+        return True
+    user = message.from_user.id
+    return await subscriptions.may_manage_topic(message.chat.id, user, _bot_admin(user, settings))
+
+
 async def subscribe_topic(
-    message: Message, subscriptions: SubscriptionService, state: FSMContext, i18n: I18n
+    message: Message, subscriptions: SubscriptionService, state: FSMContext, i18n: I18n, settings: Settings
 ) -> None:
-    """/subscribe inside a forum topic, by an admin: that topic gets the digests (the bot's right to write in
-    the group checked as for a channel)."""
+    """/subscribe inside a forum topic, by the bot's admin or the group's: that topic gets the digests (the
+    bot's right to write in the group checked as for a channel). Each topic has its own subscription."""
     await state.clear()
-    assert message.from_user is not None and message.message_thread_id is not None
-    title = _("{group}, topic #{topic}").format(
-        group=message.chat.title or "", topic=message.message_thread_id
-    )
+    assert message.from_user is not None
+    user, place = message.from_user.id, _topic(message)
+    if not await _topic_admin(message, subscriptions, settings):
+        await message.answer(_("Only the administrators of this group can set up digests for its topics."))
+        return
+    assert place.thread_id is not None
+    title = _("{group}, topic #{topic}").format(group=message.chat.title or "", topic=place.thread_id)
     try:
         _check, sub = await subscriptions.connect_topic(
-            message.chat.id, message.message_thread_id, title, message.from_user.id, i18n.current_locale
+            place.chat_id, place.thread_id, title, user, i18n.current_locale
         )
     except ChannelRefused as refused:
         await message.answer(views.channel_problem_text(refused.check))
         return
     text = _("✅ Digests will come into this topic. How often?")
-    await message.answer(text, reply_markup=kb.frequency_keyboard(sub.chat_id, True, sub.frequency))
-
-
-async def subscribe_topic_refused(message: Message) -> None:
-    await message.answer(_("Only the bot's admins can set up digests for a topic of this group."))
+    await message.answer(text, reply_markup=kb.frequency_keyboard(sub.id, True, sub.frequency))
 
 
 async def subscribe_elsewhere(message: Message) -> None:
     await message.answer(
         _(
             "Digests for you are set up in a private chat with me. Channels: an admin uses /channel add; a "
-            "topic of a forum group: an admin sends /subscribe inside that topic."
+            "topic of a forum group: an administrator of the group sends /subscribe inside that topic."
         )
     )
 
@@ -179,8 +204,9 @@ async def choose_frequency(
     callback_answer: CallbackAnswer,
     subscriptions: SubscriptionService,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
-    target = await _target(query, callback_data.chat, subscriptions, callback_answer)
+    target = await target_place(query, callback_data.sub, subscriptions, callback_answer, settings)
     if target is None:
         return
     try:
@@ -188,7 +214,7 @@ async def choose_frequency(
     except ValueError:
         alert(callback_answer, _("This button is outdated."))
         return
-    kind = Kind.PERSON if callback_data.chat == 0 else Kind.CHANNEL
+    kind = Kind.PERSON if callback_data.sub == 0 else Kind.CHANNEL
     sub = await subscriptions.choose_frequency(target, kind, i18n.current_locale, frequency)
     locale, now = i18n.current_locale, subscriptions.now()
     if not callback_data.wizard and frequency is Frequency.WEEKLY:
@@ -206,8 +232,9 @@ async def choose_day(
     callback_answer: CallbackAnswer,
     subscriptions: SubscriptionService,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
-    target = await _target(query, callback_data.chat, subscriptions, callback_answer)
+    target = await target_place(query, callback_data.sub, subscriptions, callback_answer, settings)
     if target is None:
         return
     sub = await subscriptions.set_weekday(target, callback_data.day)
@@ -225,14 +252,15 @@ async def choose_time(
     subscriptions: SubscriptionService,
     state: FSMContext,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
-    target = await _target(query, callback_data.chat, subscriptions, callback_answer)
+    target = await target_place(query, callback_data.sub, subscriptions, callback_answer, settings)
     if target is None:
         return
     if not callback_data.value:
-        await ask_typed(state, SubscriptionInput.time, callback_data.chat, callback_data.wizard)
+        await ask_typed(state, SubscriptionInput.time, callback_data.sub, callback_data.wizard)
         await edit_or_send(
-            query, _("Send the time as HH:MM, for example 07:30."), kb.cancel_keyboard(callback_data.chat)
+            query, _("Send the time as HH:MM, for example 07:30."), kb.cancel_keyboard(callback_data.sub)
         )
         return
     local_time = parse_local_time(callback_data.value[:2] + ":" + callback_data.value[2:])
@@ -251,19 +279,20 @@ async def choose_zone(
     subscriptions: SubscriptionService,
     state: FSMContext,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
-    target = await _target(query, callback_data.chat, subscriptions, callback_answer)
+    target = await target_place(query, callback_data.sub, subscriptions, callback_answer, settings)
     if target is None:
         return
     if not 0 <= callback_data.index < len(COMMON_ZONES):
-        await ask_typed(state, SubscriptionInput.zone, callback_data.chat, callback_data.wizard)
+        await ask_typed(state, SubscriptionInput.zone, callback_data.sub, callback_data.wizard)
         await edit_or_send(
             query,
             _(
                 "Send a time zone: a city (Астана, Алматы, Ақтөбе, Москва), a zone name (Asia/Almaty) or an "
                 "offset (UTC+5, -03:00)."
             ),
-            kb.cancel_keyboard(callback_data.chat),
+            kb.cancel_keyboard(callback_data.sub),
         )
         return
     sub = await subscriptions.set_timezone(target, COMMON_ZONES[callback_data.index])
@@ -283,16 +312,17 @@ async def choose_topic(
     subscriptions: SubscriptionService,
     state: FSMContext,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
-    target = await _target(query, callback_data.chat, subscriptions, callback_answer)
+    target = await target_place(query, callback_data.sub, subscriptions, callback_answer, settings)
     if target is None:
         return
     if callback_data.action is TopicAction.TYPE:
-        await ask_typed(state, SubscriptionInput.topic, callback_data.chat, callback_data.wizard)
+        await ask_typed(state, SubscriptionInput.topic, callback_data.sub, callback_data.wizard)
         await edit_or_send(
             query,
             _("Send the keywords, for example: криптовалюта, -реклама"),
-            kb.cancel_keyboard(callback_data.chat),
+            kb.cancel_keyboard(callback_data.sub),
         )
         return
     if callback_data.action is TopicAction.ALL:
@@ -314,7 +344,7 @@ async def settings_command(
 ) -> None:
     await state.clear()
     assert message.from_user is not None
-    sub = await subscriptions.get_active(message.from_user.id)
+    sub = await subscriptions.get_active(Place(message.from_user.id))
     if sub is None:
         await message.answer(views.not_subscribed_text())
         return
@@ -324,7 +354,7 @@ async def settings_command(
 
 async def pause_command(message: Message, subscriptions: SubscriptionService) -> None:
     assert message.from_user is not None
-    sub = await subscriptions.pause(message.from_user.id)
+    sub = await subscriptions.pause(Place(message.from_user.id))
     if sub is None:
         await message.answer(views.not_subscribed_text())
         return
@@ -333,7 +363,7 @@ async def pause_command(message: Message, subscriptions: SubscriptionService) ->
 
 async def resume_command(message: Message, subscriptions: SubscriptionService, i18n: I18n) -> None:
     assert message.from_user is not None
-    sub = await subscriptions.resume(message.from_user.id)
+    sub = await subscriptions.resume(Place(message.from_user.id))
     if sub is None:
         await message.answer(views.not_subscribed_text())
         return
@@ -346,10 +376,51 @@ async def unsubscribe_command(
 ) -> None:
     await state.clear()
     assert message.from_user is not None
-    if await subscriptions.unsubscribe(message.from_user.id):
+    if await subscriptions.unsubscribe(Place(message.from_user.id)):
         await message.answer(views.unsubscribed_text())
     else:
         await message.answer(views.not_subscribed_text())
+
+
+async def topic_command(
+    message: Message,
+    command: CommandObject,
+    subscriptions: SubscriptionService,
+    state: FSMContext,
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    """/settings, /pause, /resume, /unsubscribe inside a forum topic: that topic's digest, for the group's
+    administrators (and the bot's admins)."""
+    await state.clear()
+    assert message.from_user is not None
+    user, place = message.from_user.id, _topic(message)
+    if not await _topic_admin(message, subscriptions, settings):
+        await message.answer(views.not_group_admin_text())
+        return
+    name = command.command.lower()
+    if name == "unsubscribe":
+        stopped = await subscriptions.disconnect_channel(place, user)
+        await message.answer(
+            views.topic_unsubscribed_text() if stopped else views.topic_not_subscribed_text()
+        )
+        return
+    if name == "pause":
+        sub = await subscriptions.pause(place)
+    elif name == "resume":
+        sub = await subscriptions.resume(place)
+    else:
+        sub = await subscriptions.get_active(place)
+    if sub is None:
+        await message.answer(views.topic_not_subscribed_text())
+        return
+    if name == "pause":
+        await message.answer(_("⏸ Digests paused. /resume brings them back."))
+        return
+    text, markup = views.settings_screen(sub, i18n.current_locale, subscriptions.now())
+    if name == "resume":
+        text = _("▶ Digests are back.") + "\n\n" + text
+    await message.answer(text, reply_markup=markup)
 
 
 async def settings_button(
@@ -359,18 +430,24 @@ async def settings_button(
     subscriptions: SubscriptionService,
     state: FSMContext,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
-    target = await _target(query, callback_data.chat, subscriptions, callback_answer)
+    target = await target_place(query, callback_data.sub, subscriptions, callback_answer, settings)
     if target is None:
         return
-    action, chat = callback_data.action, callback_data.chat
+    action, ref = callback_data.action, callback_data.sub
     # Any settings button leaves a question that waited for a typed answer (it is also its "Cancel").
     if await state.get_state() in SubscriptionInput.__all_states_names__:
         await state.clear()
     if action is SubAction.UNSUBSCRIBE:
-        if chat and await subscriptions.disconnect_channel(target, query.from_user.id):
-            await edit_or_send(query, _("The channel is disconnected: no more digests there."))
-        elif not chat and await subscriptions.unsubscribe(target):
+        if ref and await subscriptions.disconnect_channel(target, query.from_user.id):
+            gone = (
+                views.topic_unsubscribed_text()
+                if target.thread_id is not None
+                else _("The channel is disconnected: no more digests there.")
+            )
+            await edit_or_send(query, gone)
+        elif not ref and await subscriptions.unsubscribe(target):
             await edit_or_send(query, views.unsubscribed_text())
         else:
             _not_subscribed(callback_answer)
@@ -387,10 +464,23 @@ async def settings_button(
     locale, now = i18n.current_locale, subscriptions.now()
     if action is SubAction.FREQUENCY:
         text = _("How often should I send the digest?")
-        await edit_or_send(query, text, kb.frequency_keyboard(chat, False, sub.frequency))
+        await edit_or_send(query, text, kb.frequency_keyboard(ref, False, sub.frequency))
     else:
         step = _SETTING.get(action)
         screen = (
             views.setting_screen(sub, step, locale, now) if step else views.settings_screen(sub, locale, now)
         )
         await edit_or_send(query, *screen)
+
+
+# -- the bot removed from a chat --------------------------------------------------------------------------
+
+
+async def bot_removed(event: ChatMemberUpdated, subscriptions: SubscriptionService) -> None:
+    """Blocked by a person, or removed from a group or channel: every subscription of that chat (all the
+    topics of a group) stops, kept with why; /subscribe there brings one back."""
+    if event.chat.type == ChatType.PRIVATE:
+        reason = "blocked"
+    else:
+        reason = "kicked" if event.new_chat_member.status == "kicked" else "left"
+    await subscriptions.chat_gone(event.chat.id, reason)

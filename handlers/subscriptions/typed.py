@@ -16,7 +16,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.digests.subscriptions import Subscription, SubscriptionService
+from bot.digests.subscriptions import Place, Subscription, SubscriptionService
 from bot.digests.times import parse_local_time, parse_timezone
 from bot.search import parse_query
 from handlers.filters import PlainText, command
@@ -48,16 +48,20 @@ def make_router() -> Router:
     return router
 
 
-async def ask_typed(state: FSMContext, step: State, chat: int, wizard: bool) -> None:
-    """Wait for a typed answer to `step`; `_typed_update` reads back whose settings it is for (a channel's
-    only ever for an admin: only an admin's button press gets here with one)."""
+async def ask_typed(state: FSMContext, step: State, ref: int, wizard: bool) -> None:
+    """Wait for a typed answer to `step`; `_typed_update` reads back whose settings it is for (`ref`: 0 for
+    one's own, else a channel's or topic's subscription id — stored only after a button press of someone
+    who may change it, and the state is that person's alone)."""
     await state.set_state(step)
-    await state.update_data(chat=chat, wizard=wizard)
+    await state.update_data(sub=ref, wizard=wizard)
 
 
-def _whose(message: Message, chat: int) -> int:
+async def _whose(message: Message, ref: int, subscriptions: SubscriptionService) -> Place | None:
     assert message.from_user is not None
-    return chat or message.from_user.id
+    if not ref:
+        return Place(message.from_user.id)
+    sub = await subscriptions.by_id(ref)
+    return Place.of(sub) if sub is not None else None
 
 
 async def _typed_update(
@@ -67,18 +71,19 @@ async def _typed_update(
     subscriptions: SubscriptionService,
     value: str | None,
     refusal: str,
-    apply: Callable[[int, str], Awaitable[Subscription | None]],
+    apply: Callable[[Place, str], Awaitable[Subscription | None]],
     next_step: Step,
 ) -> None:
     """One typed answer of the settings flow: whose subscription, is the value usable, store it, go on. A
     value that is not usable is explained and the question stays open."""
     data = await state.get_data()
-    chat, wizard = int(data.get("chat", 0)), bool(data.get("wizard", False))
+    ref, wizard = int(data.get("sub", 0)), bool(data.get("wizard", False))
     if value is None:
-        await message.answer(refusal, reply_markup=kb.cancel_keyboard(chat))
+        await message.answer(refusal, reply_markup=kb.cancel_keyboard(ref))
         return
     await state.clear()
-    sub = await apply(_whose(message, chat), value)
+    place = await _whose(message, ref, subscriptions)
+    sub = await apply(place, value) if place is not None else None
     if sub is None:
         await message.answer(_("You are not subscribed. /subscribe to start."))
         return
@@ -153,7 +158,7 @@ async def typed_quiet(
     message: Message, state: FSMContext, subscriptions: SubscriptionService, i18n: I18n
 ) -> None:
     data = await state.get_data()
-    chat = int(data.get("chat", 0))
+    ref = int(data.get("sub", 0))
     hours = parse_quiet_hours(message.text or "")
     if hours is None:
         refusal = _or_cancel(
@@ -161,10 +166,11 @@ async def typed_quiet(
                 text=_typed(message)
             )
         )
-        await message.answer(refusal, reply_markup=kb.cancel_keyboard(chat))
+        await message.answer(refusal, reply_markup=kb.cancel_keyboard(ref))
         return
     await state.clear()
-    sub = await subscriptions.set_quiet_hours(_whose(message, chat), *hours)
+    place = await _whose(message, ref, subscriptions)
+    sub = await subscriptions.set_quiet_hours(place, *hours) if place is not None else None
     if sub is None:
         await message.answer(_("You are not subscribed. /subscribe to start."))
         return
@@ -177,7 +183,8 @@ async def cancel_typed(
 ) -> None:
     data = await state.get_data()
     await state.clear()
-    sub = await subscriptions.get_active(_whose(message, int(data.get("chat", 0))))
+    place = await _whose(message, int(data.get("sub", 0)), subscriptions)
+    sub = await subscriptions.get_active(place) if place is not None else None
     if sub is None:
         await message.answer(_("Cancelled: nothing changed."))
         return

@@ -22,9 +22,10 @@ from handlers.subscriptions.states import Step
 Screen = tuple[str, InlineKeyboardMarkup | None]
 
 
-def chat_arg(sub: Subscription) -> int:
-    """What the buttons carry as `chat`: 0 for the presser's own subscription, else the channel's id."""
-    return sub.chat_id if sub.kind is Kind.CHANNEL else 0
+def sub_ref(sub: Subscription) -> int:
+    """What the buttons carry as `sub`: 0 for the presser's own subscription, else the subscription's id (a
+    channel's, or a group topic's)."""
+    return sub.id if sub.kind is Kind.CHANNEL else 0
 
 
 def schedule_text(sub: Subscription, locale: str, now: datetime) -> str:
@@ -82,11 +83,11 @@ def quiet_screen(sub: Subscription) -> Screen:
             _("Choose, or type your own as 22:00-07:00."),
         ]
     )
-    return text, kb.quiet_keyboard(sub, chat_arg(sub))
+    return text, kb.quiet_keyboard(sub, sub_ref(sub))
 
 
 def settings_screen(sub: Subscription, locale: str, now: datetime) -> Screen:
-    return describe(sub, locale, now), kb.settings_keyboard(sub, chat_arg(sub))
+    return describe(sub, locale, now), kb.settings_keyboard(sub, sub_ref(sub))
 
 
 def frequency_prompt(sub: Subscription | None, locale: str, now: datetime) -> str:
@@ -112,29 +113,29 @@ def topic_prompt(sub: Subscription) -> str:
 
 def step_screen(sub: Subscription, step: Step, wizard: bool, locale: str, now: datetime) -> Screen:
     """After a choice: the walk-through's next question, or the settings again."""
-    chat = chat_arg(sub)
+    ref = sub_ref(sub)
     if not wizard or step is Step.DONE:
         return settings_screen(sub, locale, now)
     if step is Step.DAY:
-        return _("On which day?"), kb.weekday_keyboard(chat, True, locale, sub.weekday)
+        return _("On which day?"), kb.weekday_keyboard(ref, True, locale, sub.weekday)
     if step is Step.TIME:
-        return _("At what time?"), kb.time_keyboard(chat, True, sub.local_time)
+        return _("At what time?"), kb.time_keyboard(ref, True, sub.local_time)
     if step is Step.ZONE:
-        return zone_prompt(sub, now), kb.zone_keyboard(chat, True, now, sub.timezone)
-    return topic_prompt(sub), kb.topic_keyboard(chat, True, sub.filter_query)
+        return zone_prompt(sub, now), kb.zone_keyboard(ref, True, now, sub.timezone)
+    return topic_prompt(sub), kb.topic_keyboard(ref, True, sub.filter_query)
 
 
 def setting_screen(sub: Subscription, step: Step, locale: str, now: datetime) -> Screen:
     """One setting to change from the settings (not the walk-through)."""
-    chat = chat_arg(sub)
+    ref = sub_ref(sub)
     if step is Step.DAY:
-        return _("On which day?"), kb.weekday_keyboard(chat, False, locale, sub.weekday)
+        return _("On which day?"), kb.weekday_keyboard(ref, False, locale, sub.weekday)
     if step is Step.TIME:
-        return _("At what time?"), kb.time_keyboard(chat, False, sub.local_time)
+        return _("At what time?"), kb.time_keyboard(ref, False, sub.local_time)
     if step is Step.ZONE:
-        return zone_prompt(sub, now), kb.zone_keyboard(chat, False, now, sub.timezone)
+        return zone_prompt(sub, now), kb.zone_keyboard(ref, False, now, sub.timezone)
     if step is Step.TOPIC:
-        return topic_prompt(sub), kb.topic_keyboard(chat, False, sub.filter_query)
+        return topic_prompt(sub), kb.topic_keyboard(ref, False, sub.filter_query)
     return settings_screen(sub, locale, now)
 
 
@@ -142,11 +143,12 @@ def done_screen(sub: Subscription, wizard: bool, locale: str, now: datetime) -> 
     text, markup = settings_screen(sub, locale, now)
     if wizard:
         # A channel's (or a group topic's) digest is an admin's: /settings and /unsubscribe are a person's own.
-        hint = (
-            _("/channel list shows it with its settings; the buttons here change it too.")
-            if sub.kind is Kind.CHANNEL
-            else _("/settings changes it, /unsubscribe stops it.")
-        )
+        if sub.thread_id is not None:
+            hint = _("/settings in this topic changes it, /unsubscribe there stops it.")
+        elif sub.kind is Kind.CHANNEL:
+            hint = _("/channel list shows it with its settings; the buttons here change it too.")
+        else:
+            hint = _("/settings changes it, /unsubscribe stops it.")
         text = html.bold(_("Done!")) + "\n\n" + text + "\n\n" + hint
     return text, markup
 
@@ -157,6 +159,21 @@ def unsubscribed_text() -> str:
 
 def not_subscribed_text() -> str:
     return _("You are not subscribed to digests. /subscribe to start.")
+
+
+def topic_unsubscribed_text() -> str:
+    return _(
+        "This topic is unsubscribed: no more digests here. /subscribe in the topic brings it back with its "
+        "settings."
+    )
+
+
+def topic_not_subscribed_text() -> str:
+    return _("This topic gets no digests. An administrator of the group sends /subscribe here to start.")
+
+
+def not_group_admin_text() -> str:
+    return _("Only the administrators of this group can change its digests.")
 
 
 # -- channels ---------------------------------------------------------------------------------------------
@@ -185,7 +202,7 @@ def channel_connected_screen(check: ChannelCheck, sub: Subscription) -> Screen:
     text = _("✅ {name} is connected. How often should I post the digest there?").format(
         name=html.quote(check.name)
     )
-    return text, kb.frequency_keyboard(sub.chat_id, True, sub.frequency)
+    return text, kb.frequency_keyboard(sub.id, True, sub.frequency)
 
 
 def channel_help() -> str:
@@ -198,6 +215,25 @@ def channel_help() -> str:
     )
 
 
+def stop_reason_text(reason: str | None) -> str:
+    """Why a subscription stopped (storage keeps a short code: from Telegram's refusals, or ours)."""
+    known = {
+        "unsubscribed": _("unsubscribed"),
+        "removed": _("disconnected by an admin"),
+        "blocked": _("the bot was blocked"),
+        "kicked": _("the bot was removed from the chat"),
+        "left": _("the bot left the chat"),
+        "deactivated": _("the account was deleted"),
+        "chat_not_found": _("the chat no longer exists"),
+        "not_started": _("the bot may not write there"),
+        "not_member": _("the bot may not write there"),
+        "no_rights": _("the bot may not write there"),
+        "forbidden": _("the bot may not write there"),
+        "topic_gone": _("the topic was deleted or closed"),
+    }
+    return known.get(reason or "", _("for another reason"))
+
+
 def channel_list_screen(channels: Sequence[Subscription], locale: str, now: datetime) -> Screen:
     if not channels:
         return _("No channels yet. /channel add @name connects one."), None
@@ -207,7 +243,7 @@ def channel_list_screen(channels: Sequence[Subscription], locale: str, now: date
         if not c.active:
             lines.append(
                 _("• {name}: stopped ({reason})").format(
-                    name=name, reason=html.quote(c.inactive_reason or "?")
+                    name=name, reason=stop_reason_text(c.inactive_reason)
                 )
             )
             continue

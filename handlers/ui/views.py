@@ -36,11 +36,13 @@ def search_screen(found: SearchPage, locale: str) -> Screen:
         return Screen(search_prompt())
     if not result.hits:
         return outdated() if found.page > 0 else Screen(render.nothing_found(result))
+    # Not saved (one page, or a full disk): its cards get no way back rather than one that says outdated.
+    source = Source.SEARCH if found.query_id is not None else Source.NONE
     markup = keyboards.list_keyboard(
         [h.document.id for h in result.hits],
         found.page * PAGE_SIZE + 1,
-        Source.SEARCH,
-        found.query_id or 0,  # 0 (never saved): its buttons answer that the list is outdated
+        source,
+        found.query_id or 0,  # 0 (never saved: a full disk): its paging buttons answer that it is outdated
         found.page,
         pages(result.total),
     )

@@ -5,10 +5,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from storage.models import CorpusStats, Document, FeatureRow, NewDocument, RestoreConflict
+from storage.models import (
+    CorpusStats,
+    Document,
+    FeatureRow,
+    NearCandidate,
+    NewDocument,
+    RestoreConflict,
+    StoryQuery,
+)
 from storage.postgres.db import PostgresDatabase
 from storage.postgres.fulltext import index_row
 from storage.postgres.rows import COLUMNS, now, to_document
@@ -68,6 +77,112 @@ class DocumentRepository(Search):
             if doc.words:
                 self.db.tally("vocab", Counter(doc.words))
         return doc_id
+
+    async def add_many(self, docs: Sequence[NewDocument]) -> list[int | None]:
+        """A batch with one statement per table (ids drawn from the sequence first, so that references
+        within the batch resolve); if the database refuses any of it, one document at a time, each in its
+        own savepoint, so that only the refused ones are lost."""
+        if not docs:
+            return []
+        try:
+            async with self.db.savepoint():
+                return list(await self._insert_together(docs))
+        except Exception:
+            pass
+        ids: list[int | None] = []
+        for doc in docs:
+            try:
+                ids.append(await self.add(_resolved(doc, ids)))
+            except Exception:
+                ids.append(None)
+        return ids
+
+    async def _insert_together(self, docs: Sequence[NewDocument]) -> list[int]:
+        ids = [
+            int(r[0])
+            for r in await self.db.write(
+                "SELECT nextval(pg_get_serial_sequence('documents', 'id')) FROM generate_series(1, $1)",
+                len(docs),
+            )
+        ]
+        resolved = [_resolved(doc, ids) for doc in docs]
+        stamp = now()
+        await self.db.execute(
+            "INSERT INTO documents (id, title, text, url, source_name, published, lang, content_hash, "
+            "duplicate_of, story_id, hidden, created_at, updated_at) "
+            "SELECT i, t, x, u, s, p, l, h, d, st, false, $11, $11 FROM unnest($1::bigint[], $2::text[], "
+            "$3::text[], $4::text[], $5::text[], $6::date[], $7::text[], $8::text[], $9::bigint[], "
+            "$10::bigint[]) AS r(i, t, x, u, s, p, l, h, d, st)",
+            ids,
+            [d.title for d in resolved],
+            [d.text for d in resolved],
+            [d.url for d in resolved],
+            [d.source_name for d in resolved],
+            [d.published for d in resolved],
+            [d.lang for d in resolved],
+            [d.content_hash for d in resolved],
+            [d.duplicate_of for d in resolved],
+            [d.story_id if d.story_id is not None else i for i, d in zip(ids, resolved, strict=True)],
+            stamp,
+        )
+        rows = [index_row(d.title_terms, d.body_terms) for d in resolved]
+        await self.db.execute(
+            "INSERT INTO doc_index (doc_id, title_terms, body_terms, tsv, length) "
+            "SELECT i, t, b, v::tsvector, n FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
+            "$5::int[]) AS r(i, t, b, v, n)",
+            ids,
+            [d.title_terms for d in resolved],
+            [d.body_terms for d in resolved],
+            [r.tsv for r in rows],
+            [r.length for r in rows],
+        )
+        postings = [(t, i, r.tf[t]) for i, r in zip(ids, rows, strict=True) for t in r.terms]
+        if postings:
+            await self.db.execute(
+                "INSERT INTO postings (term, doc_id, tf) SELECT * FROM unnest($1::text[], $2::bigint[], $3::real[])",
+                [t for t, _, _ in postings],
+                [i for _, i, _ in postings],
+                [f for _, _, f in postings],
+            )
+        await self.db.execute(
+            "INSERT INTO doc_features (doc_id, minhash, fingerprint) "
+            "SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[])",
+            ids,
+            [d.minhash for d in resolved],
+            [d.fingerprint for d in resolved],
+        )
+        bands = [(b, h, i) for i, d in zip(ids, resolved, strict=True) for b, h in enumerate(d.bands)]
+        if bands:
+            await self.db.execute(
+                "INSERT INTO doc_bands (band, hash, doc_id) SELECT * FROM unnest($1::int[], $2::bigint[], "
+                "$3::bigint[]) ON CONFLICT DO NOTHING",
+                [b for b, _, _ in bands],
+                [h for _, h, _ in bands],
+                [i for _, _, i in bands],
+            )
+        keys = [
+            (k, d.published.isoformat() if d.published else "", i)
+            for i, d in zip(ids, resolved, strict=True)
+            for k in d.story_keys
+        ]
+        if keys:
+            await self.db.execute(
+                "INSERT INTO story_keys (key, published, doc_id) SELECT * FROM unnest($1::text[], $2::text[], "
+                "$3::bigint[]) ON CONFLICT DO NOTHING",
+                [k for k, _, _ in keys],
+                [p for _, p, _ in keys],
+                [i for _, _, i in keys],
+            )
+        terms: Counter[str] = Counter()
+        words: Counter[str] = Counter()
+        for r, d in zip(rows, resolved, strict=True):
+            terms.update(dict.fromkeys(r.terms, 1))
+            words.update(d.words)
+        self.db.tally("index_totals", {"docs": len(rows), "tokens": sum(r.length for r in rows)})
+        self.db.tally("doc_terms", terms)
+        if words:
+            self.db.tally("vocab", words)
+        return ids
 
     async def _features(
         self, doc_id: int, minhash: bytes, fingerprint: str, bands: list[tuple[int, int]]
@@ -312,6 +427,45 @@ class DocumentRepository(Search):
         )
         return [int(r[0]) for r in rows]
 
+    async def by_hashes(self, hashes: Sequence[str]) -> dict[str, Document]:
+        if not hashes:
+            return {}
+        rows = await self.db.fetch(
+            f"SELECT {COLUMNS} FROM documents WHERE content_hash = ANY($1::text[])", list(hashes)
+        )
+        return {r["content_hash"]: to_document(r) for r in rows}
+
+    async def near_candidates(
+        self, bands: Sequence[Sequence[int]], limit: int = 50
+    ) -> list[list[NearCandidate]]:
+        """As on SQLite, one statement for the whole batch: the band matches of every new document."""
+        if not bands:
+            return []
+        flat = [(n, i, h) for n, doc in enumerate(bands) for i, h in enumerate(doc)]
+        rows = await self.db.fetch(
+            "SELECT c.n, f.doc_id, f.minhash, coalesce(o.id, d.id), coalesce(o.story_id, d.story_id) FROM ("
+            "SELECT q.n, b.doc_id, count(*) AS shared, row_number() OVER (PARTITION BY q.n "
+            "ORDER BY count(*) DESC) AS r FROM unnest($1::int[], $2::int[], $3::bigint[]) AS q(n, band, hash) "
+            "JOIN doc_bands b ON b.band = q.band AND b.hash = q.hash GROUP BY q.n, b.doc_id) AS c "
+            "JOIN doc_features f ON f.doc_id = c.doc_id JOIN documents d ON d.id = c.doc_id "
+            "LEFT JOIN documents o ON o.id = d.duplicate_of WHERE c.r <= $4 ORDER BY c.n, c.shared DESC",
+            [n for n, _, _ in flat],
+            [i for _, i, _ in flat],
+            [h for _, _, h in flat],
+            limit,
+        )
+        out: list[list[NearCandidate]] = [[] for _ in bands]
+        for r in rows:
+            out[int(r[0])].append(NearCandidate(int(r[1]), bytes(r[2]), int(r[3]), r[4]))
+        return out
+
+    async def story_candidates_many(
+        self, queries: Sequence[StoryQuery], limit: int, per_key: int = 25, min_shared: int = 1
+    ) -> list[list[FeatureRow]]:
+        return [
+            await self.story_candidates(q.keys, q.start, q.end, limit, per_key, min_shared) for q in queries
+        ]
+
     async def minhashes(self, ids: Sequence[int]) -> dict[int, bytes]:
         if not ids:
             return {}
@@ -540,3 +694,12 @@ def _from_json(doc: dict[str, Any]) -> Document:
         created_at=datetime.fromisoformat(doc["created_at"]),
         updated_at=datetime.fromisoformat(doc["updated_at"]),
     )
+
+
+def _resolved(doc: NewDocument, ids: Sequence[int | None]) -> NewDocument:
+    """`doc` with its references to earlier documents of the batch turned into their ids."""
+    if doc.story_of is None and doc.copy_of is None:
+        return doc
+    story_id = ids[doc.story_of] if doc.story_of is not None else doc.story_id
+    duplicate_of = ids[doc.copy_of] if doc.copy_of is not None else doc.duplicate_of
+    return replace(doc, story_id=story_id, duplicate_of=duplicate_of, story_of=None, copy_of=None)

@@ -1,4 +1,4 @@
-"""Subscriptions to digests on PostgreSQL: one per chat, with schedule and cursor."""
+"""Subscriptions to digests on PostgreSQL: one per chat and forum topic, with schedule and cursor."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ _SELECT = (
 )
 _COLUMNS = (
     "chat_id, kind, title, added_by, language, frequency, weekday, local_time, timezone, filter_query, "
-    "cursor, next_due_utc, created_at, updated_at"
+    "cursor, next_due_utc, created_at, updated_at, thread_id"
 )
-_VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13"
+_VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14"
+# The unique index a subscription is known by: a chat, and a forum topic of it (0: none).
+_KEY = "(chat_id, (coalesce(thread_id, 0)))"
 
 
 def _row(r: asyncpg.Record) -> Subscription:
@@ -73,6 +75,7 @@ def _params(new: NewSubscription, stamp: datetime) -> tuple[object, ...]:
         new.cursor,
         to_db_time(new.next_due),
         stamp,
+        new.thread_id,
     )
 
 
@@ -80,8 +83,14 @@ class SubscriptionRepository:
     def __init__(self, db: PostgresDatabase) -> None:
         self.db = db
 
-    async def get(self, chat_id: int) -> Subscription | None:
-        row = await self.db.fetchrow(f"{_SELECT} WHERE s.chat_id = $1", chat_id)
+    async def get(self, chat_id: int, thread_id: int | None = None) -> Subscription | None:
+        row = await self.db.fetchrow(
+            f"{_SELECT} WHERE s.chat_id = $1 AND coalesce(s.thread_id, 0) = $2", chat_id, thread_id or 0
+        )
+        return _row(row) if row is not None else None
+
+    async def by_id(self, sub_id: int) -> Subscription | None:
+        row = await self.db.fetchrow(f"{_SELECT} WHERE s.id = $1", sub_id)
         return _row(row) if row is not None else None
 
     async def get_many(self, chat_ids: Sequence[int]) -> list[Subscription]:
@@ -94,7 +103,7 @@ class SubscriptionRepository:
 
     async def upsert(self, new: NewSubscription) -> Subscription:
         await self.db.execute(
-            f"INSERT INTO subscriptions ({_COLUMNS}) VALUES ({_VALUES}) ON CONFLICT (chat_id) DO UPDATE SET "
+            f"INSERT INTO subscriptions ({_COLUMNS}) VALUES ({_VALUES}) ON CONFLICT {_KEY} DO UPDATE SET "
             "kind = excluded.kind, title = excluded.title, added_by = excluded.added_by, "
             "language = excluded.language, frequency = excluded.frequency, weekday = excluded.weekday, "
             "local_time = excluded.local_time, timezone = excluded.timezone, "
@@ -103,14 +112,14 @@ class SubscriptionRepository:
             "updated_at = excluded.updated_at",
             *_params(new, now()),
         )
-        found = await self.get(new.chat_id)
+        found = await self.get(new.chat_id, new.thread_id)
         assert found is not None
         return found
 
     async def add_many(self, items: Sequence[NewSubscription]) -> None:
         stamp = now()
         await self.db.executemany(
-            f"INSERT INTO subscriptions ({_COLUMNS}) VALUES ({_VALUES}) ON CONFLICT (chat_id) DO NOTHING",
+            f"INSERT INTO subscriptions ({_COLUMNS}) VALUES ({_VALUES}) ON CONFLICT {_KEY} DO NOTHING",
             [_params(item, stamp) for item in items],
         )
 
@@ -118,8 +127,8 @@ class SubscriptionRepository:
         await self.db.execute(
             "UPDATE subscriptions SET frequency = $1, weekday = $2, local_time = $3, timezone = $4, "
             "filter_query = $5, paused = $6, next_due_utc = $7, language = $8, title = $9, updated_at = $10, "
-            "thread_id = $12, headlines_only = $13, link_previews = $14, silent = $15, quiet_from = $16, "
-            "quiet_to = $17 WHERE id = $11",
+            "headlines_only = $12, link_previews = $13, silent = $14, quiet_from = $15, quiet_to = $16 "
+            "WHERE id = $11",
             sub.frequency.value,
             sub.weekday,
             sub.local_time,
@@ -131,24 +140,33 @@ class SubscriptionRepository:
             sub.title,
             now(),
             sub.id,
-            sub.thread_id,
             sub.headlines_only,
             sub.link_previews,
             sub.silent,
             sub.quiet_from,
             sub.quiet_to,
         )
-        return await self.get(sub.chat_id)
+        return await self.by_id(sub.id)
 
-    async def deactivate(self, chat_id: int, reason: str) -> bool:
+    async def deactivate(self, chat_id: int, reason: str, thread_id: int | None = None) -> bool:
         changed = await self.db.execute(
+            "UPDATE subscriptions SET active = false, inactive_reason = $1, updated_at = $2 "
+            "WHERE chat_id = $3 AND coalesce(thread_id, 0) = $4 AND active",
+            reason,
+            now(),
+            chat_id,
+            thread_id or 0,
+        )
+        return changed > 0
+
+    async def deactivate_chat(self, chat_id: int, reason: str) -> int:
+        return await self.db.execute(
             "UPDATE subscriptions SET active = false, inactive_reason = $1, updated_at = $2 "
             "WHERE chat_id = $3 AND active",
             reason,
             now(),
             chat_id,
         )
-        return changed > 0
 
     async def due(self, now: datetime, latest_doc_id: int, limit: int = 100_000) -> list[Subscription]:
         rows = await self.db.fetch(

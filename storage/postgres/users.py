@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from storage.models import User
+from collections.abc import Sequence
+
+from storage.models import LoggedSearch, User
 from storage.postgres.db import PostgresDatabase
 from storage.postgres.rows import now
 
@@ -72,6 +74,13 @@ class QueryRepository:
             query[:500],
             results,
             via,
+        )
+
+    async def log_many(self, entries: Sequence[LoggedSearch]) -> None:
+        """A batch of searches in one statement (bot.search_log buffers them)."""
+        await self.db.executemany(
+            "INSERT INTO search_log (at, user_id, query, results, via) VALUES ($1, $2, $3, $4, $5)",
+            [(e.at.replace(microsecond=0), e.user_id, e.query[:500], e.results, e.via) for e in entries],
         )
 
     async def per_day(self, days: int = 30) -> list[tuple[str, int]]:

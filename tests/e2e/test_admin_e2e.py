@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -142,7 +142,7 @@ async def test_add_shows_a_preview_then_saves_and_search_finds_it(
     text = preview.text or ""
     assert "Совет по развитию Алатау провёл первое заседание" in text
     assert "20 November 2025" in text
-    assert "Русский" in text
+    assert "Language: Russian" in text, "the language named in the admin's language"
     assert f"{len(COUNCIL.split(chr(10), 2)[2])} characters" in text
     assert "New:" in text
     # The summary is part of the preview, in italics.
@@ -374,7 +374,16 @@ async def test_a_failure_in_the_middle_of_a_bulk_upload_leaves_no_half_saved_tex
             raise RuntimeError("disk I/O error")  # after the document's rows were written
         return doc_id
 
+    together = documents_storage._insert_together
+
+    def failing_batch(conn: Any, docs: Sequence[NewDocument]) -> list[int | None]:
+        ids = together(conn, docs)
+        if any("СБОЙ" in doc.text for doc in docs):
+            raise RuntimeError("disk I/O error")  # the whole batch was written, then the failure
+        return ids
+
     monkeypatch.setattr(documents_storage, "_add", failing_after_writing)
+    monkeypatch.setattr(documents_storage, "_insert_together", failing_batch)
     texts = [news(1), news(2), news(3) + " СБОЙ записи.", news(4), news(5)]
     report = await send_file(
         admin, "five.zip", make_zip((f"{i}.txt", t.encode("utf-8")) for i, t in enumerate(texts))

@@ -94,6 +94,7 @@ async def test_a_wrong_time_and_a_wrong_zone_are_explained_and_the_step_stays(lo
     await press(reader, settings, "sz:-1:0:0")
     shown = await say(reader, "+6")
     assert "UTC+6" in (shown.text or "") and "06:00" not in (shown.text or "")
+    await local.services.search_log.flush()
     searches = await local.services.db.int_scalar("SELECT count(*) FROM search_log")
     assert searches == 0  # nothing typed inside the dialog became a search
 
@@ -111,6 +112,7 @@ async def test_every_typed_step_can_be_cancelled(local: LocalBot) -> None:
     await say(reader, "7:45")
     sub = await local.digests.subscriptions.get(reader.id)
     assert sub is not None and sub.local_time == "09:00"
+    await local.services.search_log.flush()
     assert await local.services.db.int_scalar("SELECT count(*) FROM search_log") == 1
 
 
@@ -238,16 +240,16 @@ async def test_subscribe_inside_a_forum_topic_and_get_the_digest_there(
 
     await member.send_text("/subscribe", chat=group, thread_id=news)
     refused = await group.wait_for_message(timeout=REPLY_TIMEOUT)
-    assert "admins" in (refused.text or "") and refused.message_thread_id == news
+    assert "administrators" in (refused.text or "") and refused.message_thread_id == news
 
     await admin.send_text("/subscribe", chat=group, thread_id=news)
     screen = await group.wait_for_message(timeout=REPLY_TIMEOUT)
     assert screen.message_thread_id == news and "topic" in (screen.text or "")
-    for data in ("sf:daily", "st:0900", "sz:0", "sq:a"):
-        await press(admin, screen, f"{data}:{group.id}:1")
-    assert "Done" in (screen.text or "") and "/channel list" in (screen.text or "")
-    sub = await local.digests.subscriptions.get(group.id)
+    sub = await local.digests.subscriptions.get(group.id, news)
     assert sub is not None and sub.thread_id == news
+    for data in ("sf:daily", "st:0900", "sz:0", "sq:a"):
+        await press(admin, screen, f"{data}:{sub.id}:1")
+    assert "Done" in (screen.text or "") and "/settings" in (screen.text or "")
 
     await tick_at(local, clock, datetime(2025, 11, 24, 4, 0, tzinfo=UTC))
     (posted,) = digests(group)

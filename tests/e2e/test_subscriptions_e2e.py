@@ -263,10 +263,13 @@ async def test_channels_for_admins(local: LocalBot, clock: ManualClock) -> None:
 
     connected = await say(admin, "/channel add @alatau_news")
     assert "connected" in (connected.text or "")
-    await press(admin, connected, f"sf:daily:{news.id}:1")
-    await press(admin, connected, f"st:0900:{news.id}:1")
-    await press(admin, connected, f"sz:0:{news.id}:1")
-    await press(admin, connected, f"sq:a:{news.id}:1")
+    channel = await local.digests.subscriptions.get(news.id)
+    assert channel is not None
+    # The buttons name the channel's subscription by its id.
+    await press(admin, connected, f"sf:daily:{channel.id}:1")
+    await press(admin, connected, f"st:0900:{channel.id}:1")
+    await press(admin, connected, f"sz:0:{channel.id}:1")
+    await press(admin, connected, f"sq:a:{channel.id}:1")
     assert "@alatau_news" in (connected.text or "")
     listing = await say(admin, "/channel list")
     assert "@alatau_news" in (listing.text or "") and "09:00" in (listing.text or "")

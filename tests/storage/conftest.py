@@ -59,6 +59,8 @@ def new_document(
     duplicate_of: int | None = None,
     story_id: int | None = None,
     lang: str = "ru",
+    story_of: int | None = None,
+    copy_of: int | None = None,
 ) -> NewDocument:
     """Document number `n`: its own text and hash; index terms as given (the domain computes them)."""
     return NewDocument(
@@ -78,4 +80,6 @@ def new_document(
         story_keys=story_keys,
         duplicate_of=duplicate_of,
         story_id=story_id,
+        story_of=story_of,
+        copy_of=copy_of,
     )

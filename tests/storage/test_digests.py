@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from storage.backend import Backend
+from storage.backend import Backend, open_backend
 from storage.models import Frequency, Kind, NewDigest, NewSubscription, Rendered, State, Target
 from tests.storage.conftest import new_document
 
@@ -93,10 +95,11 @@ def _replace(sub: object, **changes: object) -> object:
 async def _enqueue(backend: Backend, chats: list[int]) -> tuple[int, list[int]]:
     subs = [await backend.subscriptions.upsert(_sub(chat)) for chat in chats]
     targets = [Target(s.id, s.chat_id, 5, NOW + timedelta(days=1)) for s in subs]
-    digest_id = await backend.deliveries.enqueue(
+    queued = await backend.deliveries.enqueue(
         _digest(), lambda i: Rendered(f"<b>Digest {i}</b>", '{"k": 1}'), targets, NOW
     )
-    return digest_id, [s.id for s in subs]
+    assert queued.deliveries == len(chats)
+    return queued.digest_id, [s.id for s in subs]
 
 
 async def test_enqueue_stores_the_digest_the_ledger_and_moves_the_cursors(backend: Backend) -> None:
@@ -193,9 +196,11 @@ async def test_purge_forgets_settled_digests_only(backend: Backend) -> None:
     settled, _ = await _enqueue(backend, [1])
     (row,) = await backend.deliveries.pending(0, 10)
     await backend.deliveries.mark_sent_many([(row.id, 1)])
-    open_digest = await backend.deliveries.enqueue(
-        _digest(), lambda i: Rendered("x", None), [Target(None, 9, 0, None)], NOW
-    )
+    open_digest = (
+        await backend.deliveries.enqueue(
+            _digest(), lambda i: Rendered("x", None), [Target(None, 9, 0, None)], NOW
+        )
+    ).digest_id
     assert await backend.deliveries.purge(NOW) == 0, "nothing older than that"
     assert await backend.deliveries.purge(NOW + timedelta(days=1)) == 1
     assert await backend.deliveries.digest(settled) is None
@@ -221,3 +226,171 @@ async def test_reports_per_day(backend: Backend) -> None:
     await backend.subscriptions.upsert(_sub(2))
     await backend.subscriptions.deactivate(2, "unsubscribed")
     assert sum(n for _, n in await reports.subscribers_per_day()) == 1
+
+
+async def test_a_subscription_per_forum_topic(backend: Backend) -> None:
+    subs = backend.subscriptions
+    group = -1001
+    news = await subs.upsert(_sub(group, kind=Kind.CHANNEL, thread_id=7, title="news"))
+    chatter = await subs.upsert(_sub(group, kind=Kind.CHANNEL, thread_id=9, title="chatter"))
+    whole = await subs.upsert(_sub(group, kind=Kind.CHANNEL, title="the group itself"))
+    assert len({news.id, chatter.id, whole.id}) == 3, "a topic is a subscription of its own"
+    assert (news.thread_id, chatter.thread_id, whole.thread_id) == (7, 9, None)
+    assert (await subs.get(group, 7)) == news and (await subs.get(group)) == whole
+    assert await subs.get(group, 8) is None
+    assert await subs.by_id(chatter.id) == chatter and await subs.by_id(999_999) is None
+    assert [s.id for s in await subs.get_many([group])] == [news.id, chatter.id, whole.id]
+
+    again = await subs.upsert(_sub(group, kind=Kind.CHANNEL, thread_id=7, frequency=Frequency.INSTANT))
+    assert again.id == news.id and again.frequency is Frequency.INSTANT, "the same topic starts over"
+    await subs.add_many([_sub(group, kind=Kind.CHANNEL, thread_id=9, frequency=Frequency.WEEKLY)])
+    assert (await subs.get(group, 9)) == chatter, "add_many leaves an existing topic alone"
+    saved = await subs.save_settings(_replace(chatter, filter_query="аэропорт"))  # type: ignore[arg-type]
+    assert saved is not None and saved.id == chatter.id and saved.thread_id == 9
+
+    assert await subs.deactivate(group, "unsubscribed", 7)
+    left = {s.thread_id: s.active for s in await subs.get_many([group])}
+    assert left == {7: False, 9: True, None: True}, "unsubscribing one topic leaves the others"
+    assert await subs.deactivate_chat(group, "kicked") == 2
+    assert all(not s.active for s in await subs.get_many([group]))
+    assert await subs.deactivate_chat(group, "kicked") == 0
+    assert {s.thread_id: s.inactive_reason for s in await subs.get_many([group])} == {
+        7: "unsubscribed",
+        9: "kicked",
+        None: "kicked",
+    }
+
+
+async def test_enqueue_moves_only_subscriptions_still_as_the_scheduler_saw_them(backend: Backend) -> None:
+    """The compare-and-set that keeps two schedulers from queueing one digest twice."""
+    one = await backend.subscriptions.upsert(_sub(1))
+    two = await backend.subscriptions.upsert(_sub(2))
+    instant = await backend.subscriptions.upsert(_sub(3, frequency=Frequency.INSTANT, next_due=None))
+    later = NOW + timedelta(days=1)
+
+    def targets() -> list[Target]:
+        return [
+            Target(one.id, 1, 5, later, seen=(0, NOW)),
+            Target(two.id, 2, 5, later, seen=(0, NOW)),
+            Target(instant.id, 3, 5, None, seen=(0, None)),
+        ]
+
+    # Another process moved subscription 2 on since it was read.
+    await backend.subscriptions.advance([(two.id, 4, later)])
+    queued = await backend.deliveries.enqueue(_digest(), lambda i: Rendered("x", None), targets(), NOW)
+    assert queued.deliveries == 2 and queued.digest_id
+    assert [r.chat_id for r in await backend.deliveries.for_digest(queued.digest_id)] == [1, 3]
+    moved = await backend.subscriptions.get(3)
+    assert moved is not None and moved.cursor == 5
+
+    # The same read a second time (the slower of two schedulers) queues nothing, and stores no digest.
+    again = await backend.deliveries.enqueue(_digest(), lambda i: Rendered("x", None), targets(), NOW)
+    assert (again.digest_id, again.deliveries) == (0, 0)
+    assert sum((await backend.deliveries.counts()).values()) == 2
+
+    # Two at once on one backend: one wins.
+    three = await backend.subscriptions.upsert(_sub(4))
+    both = await asyncio.gather(
+        *(
+            backend.deliveries.enqueue(
+                _digest(), lambda i: Rendered("x", None), [Target(three.id, 4, 5, later, seen=(0, NOW))], NOW
+            )
+            for _ in range(2)
+        )
+    )
+    assert sorted(q.deliveries for q in both) == [0, 1]
+
+
+async def test_engine_heartbeats_and_claims(backend: Backend) -> None:
+    _, _ = await _enqueue(backend, [1, 2])
+    ledger = backend.deliveries
+    first, second = await ledger.pending(0, 10)
+    await ledger.beat("alive", NOW, "host-a", 11)
+    await ledger.beat("stale", NOW - timedelta(minutes=1), "host-a", 12)
+    await ledger.beat("elsewhere", NOW, "host-b", 11)
+    assert await ledger.engines_on("host-a") == {"alive": 11, "stale": 12}
+    assert await ledger.mark_sending(first.id, "alive")
+    assert await ledger.mark_sending(second.id, "stale")
+    assert await ledger.recover_in_doubt(NOW - timedelta(seconds=20)) == 1
+    assert await ledger.engines_on("host-a") == {"alive": 11}, "a gone engine is forgotten"
+    assert [r.state for r in await ledger.for_chat(1)] == [State.SENDING]
+    assert [r.state for r in await ledger.for_chat(2)] == [State.UNKNOWN]
+    # Beating again moves its heartbeat on and keeps its start.
+    await ledger.beat("alive", NOW + timedelta(minutes=5), "host-a", 11)
+    assert await ledger.recover_in_doubt(NOW + timedelta(minutes=4)) == 0
+    await ledger.forget_engine("alive")
+    assert await ledger.recover_in_doubt(NOW + timedelta(minutes=4)) == 1
+
+
+async def test_a_lease_has_one_holder(backend: Backend) -> None:
+    leases = backend.leases
+    ttl = timedelta(seconds=8)
+    try:
+        assert await leases.holder("worker", NOW) is None
+        assert await leases.acquire("worker", "a", ttl, NOW)
+        assert not await leases.acquire("worker", "b", ttl, NOW)
+        assert await leases.acquire("worker", "a", ttl, NOW + timedelta(seconds=5)), "renewed"
+        assert await leases.holder("worker", NOW) == "a"
+        assert await leases.acquire("other", "b", ttl, NOW), "leases are per name"
+        await leases.release("worker", "b")  # not its lease: nothing happens
+        assert not await leases.acquire("worker", "b", ttl, NOW)
+        await leases.release("worker", "a")
+        assert await leases.acquire("worker", "b", ttl, NOW)
+        assert await leases.holder("worker", NOW) == "b"
+    finally:
+        await leases.release("worker", "b")
+        await leases.release("other", "b")
+
+
+async def test_an_expired_sqlite_lease_is_taken_over(tmp_path: Path) -> None:
+    """On SQLite the lease is a row: a holder that stopped renewing loses it when it expires. (PostgreSQL's
+    advisory lock ends with its holder's connection: tests/unit/test_many_processes.py.)"""
+    one = await open_backend(f"sqlite:///{tmp_path / 'lease.db'}")
+    other = await open_backend(f"sqlite:///{tmp_path / 'lease.db'}")
+    try:
+        ttl = timedelta(seconds=8)
+        assert await one.leases.acquire("worker", "a", ttl, NOW)
+        assert not await other.leases.acquire("worker", "b", ttl, NOW + timedelta(seconds=7))
+        assert await other.leases.acquire("worker", "b", ttl, NOW + timedelta(seconds=9))
+        assert not await one.leases.acquire("worker", "a", ttl, NOW + timedelta(seconds=10)), "lost it"
+        assert await one.leases.holder("worker", NOW + timedelta(seconds=10)) == "b"
+    finally:
+        await one.close()
+        await other.close()
+
+
+async def test_an_engine_hears_what_another_process_queues(backend: Backend) -> None:
+    """PostgreSQL tells listening engines at commit (LISTEN/NOTIFY); SQLite cannot, and engines poll."""
+    from storage.postgres.db import PostgresDatabase
+
+    woken = asyncio.Event()
+    unwatch = await backend.deliveries.watch(woken.set)
+    try:
+        await _enqueue(backend, [1])
+        if isinstance(backend.database, PostgresDatabase):
+            await asyncio.wait_for(woken.wait(), 30)
+    finally:
+        await unwatch()
+
+
+async def test_a_chat_that_refuses_stops_every_topic_a_deleted_topic_only_its_own(backend: Backend) -> None:
+    subs = backend.subscriptions
+    group = -1002
+    topics = [await subs.upsert(_sub(group, kind=Kind.CHANNEL, thread_id=t)) for t in (3, 4, 5)]
+    other = await subs.upsert(_sub(-1003, kind=Kind.CHANNEL, thread_id=3))
+    targets = [Target(s.id, s.chat_id, 5, NOW, thread_id=s.thread_id) for s in (topics[0], other)]
+    queued = await backend.deliveries.enqueue(
+        _digest(), lambda i: Rendered(f"<b>Digest {i}</b>", None), targets, NOW
+    )
+    first, elsewhere = await backend.deliveries.for_digest(queued.digest_id)
+    if first.chat_id != group:
+        first, elsewhere = elsewhere, first
+
+    await backend.deliveries.mark_blocked(first.id, topics[0].id, "topic_gone")
+    active = {s.thread_id: s.active for s in await subs.get_many([group])}
+    assert active == {3: False, 4: True, 5: True}, "a deleted topic stops only its own subscription"
+
+    await backend.deliveries.mark_blocked(first.id, topics[1].id, "kicked")
+    assert all(not s.active for s in await subs.get_many([group])), "removed from the group: every topic"
+    untouched = await subs.get(-1003, 3)
+    assert untouched is not None and untouched.active, "another chat is left alone"

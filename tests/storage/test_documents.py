@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from storage.backend import Backend
-from storage.models import Alternatives, RestoreConflict, TermQuery
+from storage.models import Alternatives, RestoreConflict, StoryQuery, TermQuery
 from tests.storage.conftest import new_document
 
 JANUARY = (date(2026, 1, 1), date(2026, 1, 31))
@@ -102,6 +103,17 @@ async def test_search_ranks_and_counts_and_hidden_documents_leave_the_index(back
     ranked = await docs.ranked_ids(_query("аэропорт"), limit=10)
     assert [(i, lang) for i, _, lang in ranked] == [(a, "ru"), (b, "ru")]
     assert [s for _, s, _ in ranked] == [s for _, s in found], "the same BM25 as search_documents"
+    # Ranking in one statement with the count; bounded to the newest matches when asked.
+    whole = await docs.ranked(_query("аэропорт"), limit=10)
+    assert (whole.rows, whole.matched, whole.bounded) == (ranked, 2, False)
+    newest = await docs.ranked(_query("аэропорт"), limit=10, window=1)
+    assert ([i for i, _, _ in newest.rows], newest.matched, newest.bounded) == ([b], 1, True)
+    roomy = await docs.ranked(_query("аэропорт"), limit=1, window=5)
+    assert ([i for i, _, _ in roomy.rows], roomy.matched, roomy.bounded) == ([a], 2, False)
+    recent = await docs.ranked(_query("аэропорт"), limit=1, window=5, by_recency=True)
+    assert ([i for i, _, _ in recent.rows], recent.matched) == ([b], 2)
+    none = await docs.ranked(_query("аэропорт", "снег"), limit=10, window=5)
+    assert (none.rows, none.matched) == ([], 0)
     assert [d.id for d in await docs.get_many([c, 999, a])] == [c, a], "in the order asked, missing left out"
     assert await docs.get_many([]) == []
     assert await docs.index_terms([a, c, 999]) == {a: "аэропорт новый терминал открыть", c: "погода снег"}
@@ -187,6 +199,61 @@ async def test_story_candidates_share_keys_within_the_date_window(backend: Backe
     rows = await docs.story_candidates(["аэропорт", "терминал"], None, None, limit=10)
     assert [r.doc_id for r in rows] == [undated], "an undated text is compared with undated ones"
     assert await docs.story_candidates([], *window, limit=10) == []
+
+
+async def test_add_many_stores_a_batch_with_references_within_it(backend: Backend) -> None:
+    docs = backend.documents
+    before = await docs.add(new_document(1, words=("город",)))
+    batch = [
+        new_document(2, words=("город",), story_keys=("аэропорт",), bands=(21, 22)),
+        new_document(3, story_of=0, copy_of=0),  # joins the story of the first of the batch, republishes it
+        new_document(4, story_id=before),
+    ]
+    first, second, third = await docs.add_many(batch)
+    assert first is not None and second is not None and third is not None
+    assert before < first < second < third, "ids only grow, in the batch's order"
+    stored = await docs.get_many([first, second, third])
+    assert [(d.story_id, d.duplicate_of) for d in stored] == [(first, None), (first, first), (before, None)]
+    assert dict(await docs.vocabulary()) == {"город": 2}
+    assert await docs.band_candidates((21, 22)) == [first]
+    rows = await docs.story_candidates(["аэропорт"], date(2026, 1, 1), date(2026, 1, 31), limit=10)
+    assert [r.doc_id for r in rows] == [first]
+    assert await docs.add_many([]) == []
+
+
+async def test_add_many_loses_only_the_document_the_database_refuses(backend: Backend) -> None:
+    docs = backend.documents
+    stored = await docs.add(new_document(1))
+    # The same text as a stored one: the UNIQUE constraint refuses it, and only it.
+    refused = replace(new_document(3, words=("степь",)), content_hash="hash-1")
+    ids = await docs.add_many([new_document(2), refused, new_document(4, story_of=1), new_document(5)])
+    assert ids[1] is None
+    assert all(i is not None for i in (ids[0], ids[2], ids[3]))
+    assert await docs.count() == 4
+    assert (await docs.by_hash("hash-1")) == await docs.get(stored)
+    third = await docs.get(ids[2] or 0)
+    assert third is not None and third.story_id == ids[2], "a reference to a refused document is dropped"
+    assert dict(await docs.vocabulary()) == {}
+    assert await docs.by_hashes(["hash-2", "hash-5", "nothing"]) == {
+        "hash-2": await docs.get(ids[0] or 0),
+        "hash-5": await docs.get(ids[3] or 0),
+    }
+
+
+async def test_batch_lookups_of_bands_and_story_keys(backend: Backend) -> None:
+    docs = backend.documents
+    a = await docs.add(new_document(1, bands=(11, 12, 13), minhash=b"\x01" * 8, story_keys=("k1", "k2")))
+    b = await docs.add(new_document(2, bands=(11, 99, 13), minhash=b"\x02" * 8, duplicate_of=a, story_id=a))
+    near = await docs.near_candidates([(11, 12, 13), (77, 78, 79), (0, 99, 0)])
+    assert [[(c.doc_id, c.minhash, c.original_id, c.original_story_id) for c in n] for n in near] == [
+        [(a, b"\x01" * 8, a, a), (b, b"\x02" * 8, a, a)],
+        [],
+        [(b, b"\x02" * 8, a, a)],
+    ]
+    assert await docs.near_candidates([]) == []
+    window = StoryQuery(("k1", "k2"), date(2026, 1, 1), date(2026, 1, 31))
+    found = await docs.story_candidates_many([window, StoryQuery(("k1",), None, None)], limit=10)
+    assert [[r.doc_id for r in rows] for rows in found] == [[a], []]
 
 
 async def test_stats(backend: Backend) -> None:

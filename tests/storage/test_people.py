@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from storage.backend import Backend
+from storage.models import LoggedSearch
 from tests.storage.conftest import new_document
 
 
@@ -43,6 +44,21 @@ async def test_the_search_log(backend: Backend) -> None:
     await backend.queries.log(None, "x" * 600, 0, "inline")
     days = await backend.queries.per_day()
     assert len(days) == 1 and days[0][1] == 2
+
+
+async def test_the_search_log_takes_a_batch_with_each_entrys_own_time(backend: Backend) -> None:
+    day = datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)
+    almaty = timezone(timedelta(hours=5))
+    await backend.queries.log_many([])
+    await backend.queries.log_many(
+        [
+            LoggedSearch(day, 1, "аэропорт", 3, "chat"),
+            LoggedSearch(day - timedelta(days=1), None, "x" * 600, 0, "inline"),
+            # 04:00 in Almaty is still the 1st in UTC, where the log counts days.
+            LoggedSearch(datetime(2026, 3, 2, 4, 0, tzinfo=almaty), 2, "указ", 1, "chat"),
+        ]
+    )
+    assert await backend.queries.per_day() == [("2026-03-01", 2), ("2026-02-28", 1)]
 
 
 async def test_the_audit_log_and_the_bins_purge(backend: Backend) -> None:

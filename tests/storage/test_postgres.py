@@ -169,6 +169,10 @@ _QUERIES = [
     _q("ново", "терм", prefix=True),
     TermQuery(required=(Alternatives(phrases=(("новый", "терминал"), ("метро",))),)),
     TermQuery(required=(Alternatives(phrases=(("рейс",), ("снег",))),)),
+    TermQuery(
+        required=(Alternatives(phrases=(("рейс",), ("снег",))), Alternatives(phrases=(("аэропорт",),))),
+        excluded=(Alternatives(phrases=(("бюджет",),)),),
+    ),
 ]
 
 
@@ -195,6 +199,12 @@ async def test_search_gives_what_sqlite_gives(postgres_url: str, tmp_path: Path)
             assert await pg.documents.count_matches(query, 100) == await lite.documents.count_matches(
                 query, 100
             )
+            # The bounded ranking: the same window, the same order, the same scores and counts.
+            for window, order in ((0, False), (2, False), (3, False), (100, False), (2, True)):
+                mine = await pg.documents.ranked(query, 3, window=window, by_recency=order)
+                theirs = await lite.documents.ranked(query, 3, window=window, by_recency=order)
+                assert (mine.matched, mine.bounded) == (theirs.matched, theirs.bounded), (query, window)
+                assert mine.rows == [(i, pytest.approx(s, rel=1e-6), g) for i, s, g in theirs.rows], query
             for order in ({"by_recency": True}, {"by_date": True}):
                 newest = await pg.documents.search_documents(query, 3, offset=1, **order)
                 expected_newest = await lite.documents.search_documents(query, 3, offset=1, **order)

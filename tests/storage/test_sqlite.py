@@ -14,7 +14,7 @@ from storage.backend import sqlite_backend, sqlite_path
 from storage.db import Database
 from storage.documents import compile_match
 from storage.migrations import MIGRATIONS
-from storage.models import Alternatives, TermQuery
+from storage.models import Alternatives, Frequency, Kind, NewSubscription, TermQuery
 from tests.storage.conftest import new_document
 
 
@@ -91,6 +91,54 @@ async def test_saved_queries_of_before_users_are_readable_by_nobody(tmp_path: Pa
         queries = sqlite_backend(db).queries
         assert await queries.get(41, 1) is None
         assert await queries.save(1, "аэропорт") > 41, "new ids start above the old ones"
+
+
+async def test_subscriptions_per_topic_keep_their_ids_and_deliveries(tmp_path: Path) -> None:
+    """The table rebuild that lets a group have a subscription per forum topic keeps every row and id, and
+    the deliveries' links to them (dropping the old table would have emptied those)."""
+    path = tmp_path / "topics.db"
+    before = next(i for i, script in enumerate(MIGRATIONS) if "subscriptions_v14" in script)
+    stamp = "2026-01-01T00:00:00+00:00"
+    async with Database(path, migrations=MIGRATIONS[:before]) as old:
+        await old.conn.execute(
+            "INSERT INTO subscriptions (id, chat_id, kind, language, frequency, local_time, timezone, "
+            "created_at, updated_at, thread_id) VALUES (17, -1001, 'channel', 'ru', 'daily', '09:00', "
+            "'Asia/Almaty', ?, ?, 5)",
+            (stamp, stamp),
+        )
+        await old.conn.execute(
+            "INSERT INTO digests (id, created_at, language, cursor_from, cursor_to, stories, text) "
+            "VALUES (3, ?, 'ru', 0, 1, '[]', 'x')",
+            (stamp,),
+        )
+        await old.conn.execute(
+            "INSERT INTO deliveries (id, digest_id, chat_id, subscription_id, created_at, updated_at) "
+            "VALUES (8, 3, -1001, 17, ?, ?)",
+            (stamp, stamp),
+        )
+        await old.conn.commit()
+    async with Database(path) as db:
+        subs = sqlite_backend(db).subscriptions
+        kept = await subs.get(-1001, 5)
+        assert kept is not None and kept.id == 17
+        assert await db.scalar("SELECT subscription_id FROM deliveries WHERE id = 8") == 17
+        other = await subs.upsert(replace_topic(kept.chat_id, 6))
+        assert other.id != 17 and other.thread_id == 6
+        assert await db.scalar("PRAGMA foreign_key_check") is None
+
+
+def replace_topic(chat_id: int, thread_id: int) -> NewSubscription:
+    return NewSubscription(
+        chat_id=chat_id,
+        kind=Kind.CHANNEL,
+        language="ru",
+        frequency=Frequency.DAILY,
+        local_time="09:00",
+        timezone="Asia/Almaty",
+        cursor=0,
+        next_due=None,
+        thread_id=thread_id,
+    )
 
 
 @pytest.mark.parametrize(

@@ -113,6 +113,33 @@ async def test_failed_save_leaves_nothing(corpus: Corpus) -> None:
     assert await corpus.db.int_scalar("SELECT count(*) FROM doc_bands") == 0
 
 
+@pytest.mark.skipif(on_postgres(), reason="poisons the insert with an SQLite trigger (TEST_BACKEND=postgres)")
+async def test_one_poisoned_text_never_loses_its_batch(corpus: Corpus) -> None:
+    from tests.corpus_texts import ALL
+
+    # The database refuses one text of the batch (as a constraint would): only that one is lost.
+    await corpus.db.conn.execute(
+        "CREATE TRIGGER poison BEFORE INSERT ON documents WHEN NEW.title LIKE 'POISON%' "
+        "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+    )
+    items = [TextInput(text, source=f"t{i}") for i, text in enumerate(ALL)]
+    items.insert(2, TextInput(ALL[0] + " Другой текст.", source="poison", title="POISON"))
+    items.append(TextInput(ALL[1], source="again"))  # a repeat within the batch
+    results = [r async for r in corpus.ingest_many(items)]
+    statuses = {r.source: r.status for r in results}
+    assert statuses.pop("poison") is Status.FAILED
+    assert statuses.pop("again") is Status.DUPLICATE
+    assert set(statuses.values()) == {Status.ADDED}, results
+    assert await corpus.repo.count() == len(ALL)
+    assert results[-1].duplicate_of == results[1].id
+    for result in results:
+        if result.status is Status.ADDED:
+            stored = await corpus.repo.get(result.id or 0)
+            assert stored is not None and stored.story_id == result.story_id
+    # Its terms are not counted as if it were stored.
+    assert corpus.term_stats.n_docs == len(ALL)
+
+
 @pytest.mark.parametrize("batched", [False, True])
 async def test_story_fixtures_group_by_event_through_ingest(corpus: Corpus, batched: bool) -> None:
     # The fixtures are named EVENT__OUTLET.txt: reports of one event must end up in one story, and

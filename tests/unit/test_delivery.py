@@ -69,12 +69,13 @@ async def queue(db: Database, chats: Sequence[int], clock: Clock, label: str = "
         ]
     )
     found = {s.chat_id: s for s in await subs.get_many(chats)}
-    return await DeliveryRepository(db).enqueue(
+    queued = await DeliveryRepository(db).enqueue(
         NewDigest("ru", "", 0, 1, "[]"),
         lambda digest_id: Rendered(f"<b>{label}</b> #{digest_id}", None),
         [Target(found[c].id, c, 1, None) for c in chats],
         clock.now(),
     )
+    return queued.digest_id
 
 
 def received(emulator: BotAPIEmulator, chat_id: int, label: str = "Digest") -> int:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.clock import SystemClock
 from bot.corpus.ingest import Corpus
 from bot.reader import LATEST_PAGES, PAGE_SIZE, ReaderService
 from bot.search import SearchService
+from bot.search_log import SearchLog
 from bot.summaries import SummaryService
 from bot.users import UserService
 from storage.db import Database
@@ -33,18 +35,24 @@ async def ids(corpus: Corpus) -> list[int]:
 
 
 @pytest.fixture
-def reader(db: Database, corpus: Corpus, search: SearchService) -> ReaderService:
-    return ReaderService(search, SummaryService(corpus), corpus.repo, QueryRepository(db))
+def search_log(db: Database) -> SearchLog:
+    return SearchLog(QueryRepository(db), SystemClock())
 
 
-async def _logged(db: Database) -> list[tuple[object, ...]]:
+@pytest.fixture
+def reader(db: Database, corpus: Corpus, search: SearchService, search_log: SearchLog) -> ReaderService:
+    return ReaderService(search, SummaryService(corpus), corpus.repo, QueryRepository(db), search_log)
+
+
+async def _logged(db: Database, search_log: SearchLog) -> list[tuple[object, ...]]:
+    await search_log.flush()
     return [
         tuple(row) for row in await db.fetchall("SELECT user_id, query, via FROM search_log ORDER BY rowid")
     ]
 
 
 async def test_a_search_is_logged_once_and_saved_for_paging(
-    db: Database, reader: ReaderService, ids: list[int]
+    db: Database, reader: ReaderService, search_log: SearchLog, ids: list[int]
 ) -> None:
     first = await reader.search_page(7, "Алатау")
     assert first.result.hits
@@ -57,17 +65,31 @@ async def test_a_search_is_logged_once_and_saved_for_paging(
     # Paging (even back to the first page) is not another search.
     again = await reader.saved_search_page(7, first.query_id, 0)
     assert again is not None and again.result.hits == first.result.hits
-    assert await _logged(db) == [(7, "Алатау", "chat")]
+    assert await _logged(db, search_log) == [(7, "Алатау", "chat")]
 
 
 async def test_nothing_found_is_logged_but_not_saved(
-    db: Database, reader: ReaderService, ids: list[int]
+    db: Database, reader: ReaderService, search_log: SearchLog, ids: list[int]
 ) -> None:
     found = await reader.search_page(7, "zzzqqq")
     assert found.result.hits == []
     assert found.query_id is None
-    assert await _logged(db) == [(7, "zzzqqq", "chat")]
+    assert await _logged(db, search_log) == [(7, "zzzqqq", "chat")]
     assert await reader.saved_search_page(7, 987654, 0) is None
+
+
+async def test_a_repeated_search_reuses_its_saved_id_until_the_row_is_gone(
+    db: Database, reader: ReaderService, ids: list[int]
+) -> None:
+    first = await reader.search_page(7, "Алатау")
+    again = await reader.search_page(7, "Алатау")
+    assert first.query_id is not None and again.query_id == first.query_id
+    assert await db.int_scalar("SELECT count(*) FROM saved_queries") == 1
+    await db.execute("DELETE FROM saved_queries")
+    assert await reader.saved_search_page(7, first.query_id, 1) is None
+    fresh = await reader.search_page(7, "Алатау")
+    assert fresh.query_id is not None and fresh.query_id != first.query_id
+    assert await reader.saved_search_page(7, fresh.query_id, 1) is not None
 
 
 async def test_hidden_texts_are_not_shown_to_readers(
@@ -99,7 +121,7 @@ async def test_the_latest_list_is_paged_and_capped(corpus: Corpus, reader: Reade
 
 
 async def test_inline_logs_the_first_page_and_shows_the_latest_for_no_query(
-    db: Database, reader: ReaderService, ids: list[int]
+    db: Database, reader: ReaderService, search_log: SearchLog, ids: list[int]
 ) -> None:
     page = await reader.inline_page(9, " Алатау ", 0, 2)
     assert len(page.items) == 2 and page.has_more
@@ -108,7 +130,7 @@ async def test_inline_logs_the_first_page_and_shows_the_latest_for_no_query(
     latest = await reader.inline_page(9, "", 0, 50)
     assert {i.document.id for i in latest.items} == set(ids)
     assert not latest.has_more
-    assert await _logged(db) == [(9, "Алатау", "inline")]
+    assert await _logged(db, search_log) == [(9, "Алатау", "inline")]
 
 
 async def test_a_person_is_registered_on_first_contact_and_keeps_their_language(db: Database) -> None:

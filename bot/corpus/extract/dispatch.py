@@ -23,13 +23,26 @@ from bot.corpus.extract.base import (
     is_skipped_name,
     name_problem,
 )
-from bot.corpus.extract.docx import extract_docx
 from bot.corpus.extract.html import extract_html
 from bot.corpus.extract.jsonl import extract_json
 from bot.corpus.extract.md import extract_markdown
-from bot.corpus.extract.pdf import extract_pdf
 from bot.corpus.extract.txt import extract_txt
 from bot.corpus.extract.zip import extract_zip
+
+
+def extract_docx(source: str, data: bytes, limits: Limits) -> RawItem | ExtractFailure:
+    # Imported on first use, as is pdf below: lxml and pypdf (~14 MB) are for admins' uploads only, which
+    # the bot reads in a worker process; the bot itself need not hold them.
+    from bot.corpus.extract.docx import extract_docx
+
+    return extract_docx(source, data, limits)
+
+
+def extract_pdf(source: str, data: bytes, limits: Limits) -> RawItem | ExtractFailure:
+    from bot.corpus.extract.pdf import extract_pdf
+
+    return extract_pdf(source, data, limits)
+
 
 # The formats that give one document per file; they raise UploadError on input they cannot read.
 _SINGLE: dict[str, Callable[[str, bytes, Limits], RawItem | ExtractFailure]] = {

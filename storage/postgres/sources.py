@@ -1,0 +1,159 @@
+"""Sources (feeds and channels the corpus follows) and the items each handed over, on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import asyncpg
+
+from storage.models import ItemOutcome, NewSource, PollOutcome, Source, SourceKind
+from storage.postgres.db import PostgresDatabase
+from storage.postgres.rows import to_db_time
+
+__all__ = ["SourceRepository"]
+
+_SELECT = (
+    "SELECT id, kind, url, chat_id, title, filter_query, paused, poll_minutes, etag, last_modified, "
+    "last_polled_at, next_poll_at, last_new_at, items_added, failures, error_reason, error_params, "
+    "created_by, created_at FROM sources"
+)
+
+
+def _row(r: asyncpg.Record) -> Source:
+    return Source(
+        id=r[0],
+        kind=SourceKind(r[1]),
+        url=r[2],
+        chat_id=r[3],
+        title=r[4],
+        filter_query=r[5],
+        paused=r[6],
+        poll_minutes=r[7],
+        etag=r[8],
+        last_modified=r[9],
+        last_polled_at=r[10],
+        next_poll_at=r[11],
+        last_new_at=r[12],
+        items_added=r[13],
+        failures=r[14],
+        error_reason=r[15],
+        error_params=json.loads(r[16] or "{}"),
+        created_by=r[17],
+        created_at=r[18],
+    )
+
+
+class SourceRepository:
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+
+    async def add(self, new: NewSource) -> Source | None:
+        rows = await self.db.write(
+            "INSERT INTO sources (kind, url, chat_id, title, filter_query, poll_minutes, next_poll_at, "
+            "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            new.kind.value,
+            new.url,
+            new.chat_id,
+            new.title,
+            new.filter_query,
+            new.poll_minutes,
+            to_db_time(new.next_poll_at),
+            new.created_by,
+            to_db_time(new.created_at),
+        )
+        return await self.get(rows[0][0]) if rows else None
+
+    async def get(self, source_id: int) -> Source | None:
+        row = await self.db.fetchrow(f"{_SELECT} WHERE id = $1", source_id)
+        return _row(row) if row is not None else None
+
+    async def by_chat(self, chat_id: int) -> Source | None:
+        row = await self.db.fetchrow(f"{_SELECT} WHERE chat_id = $1", chat_id)
+        return _row(row) if row is not None else None
+
+    async def all(self) -> list[Source]:
+        return [_row(r) for r in await self.db.fetch(f"{_SELECT} ORDER BY id")]
+
+    async def due(self, now: datetime, limit: int = 1000) -> list[Source]:
+        rows = await self.db.fetch(
+            f"{_SELECT} WHERE NOT paused AND kind = 'feed' AND (next_poll_at IS NULL OR next_poll_at <= $1) "
+            "ORDER BY next_poll_at NULLS FIRST, id LIMIT $2",
+            to_db_time(now),
+            limit,
+        )
+        return [_row(r) for r in rows]
+
+    async def set_filter(self, source_id: int, filter_query: str) -> bool:
+        return (
+            await self.db.execute(
+                "UPDATE sources SET filter_query = $1 WHERE id = $2", filter_query, source_id
+            )
+            > 0
+        )
+
+    async def set_paused(self, source_id: int, paused: bool, next_poll_at: datetime | None = None) -> bool:
+        changed = await self.db.execute(
+            "UPDATE sources SET paused = $1, next_poll_at = coalesce($2, next_poll_at) WHERE id = $3",
+            paused,
+            to_db_time(next_poll_at),
+            source_id,
+        )
+        return changed > 0
+
+    async def remove(self, source_id: int) -> bool:
+        return await self.db.execute("DELETE FROM sources WHERE id = $1", source_id) > 0
+
+    async def record_poll(self, source_id: int, outcome: PollOutcome) -> None:
+        polled, upcoming = to_db_time(outcome.polled_at), to_db_time(outcome.next_poll_at)
+        if outcome.error_reason is None:
+            await self.db.execute(
+                "UPDATE sources SET last_polled_at = $1, next_poll_at = $2, etag = $3, last_modified = $4, "
+                "items_added = items_added + $5, "
+                "last_new_at = CASE WHEN $5 > 0 THEN $1 ELSE last_new_at END, "
+                "failures = 0, error_reason = NULL, error_params = '{}', "
+                "title = CASE WHEN title = '' THEN coalesce($7, '') ELSE title END WHERE id = $6",
+                polled,
+                upcoming,
+                outcome.etag,
+                outcome.last_modified,
+                outcome.added,
+                source_id,
+                outcome.title,
+            )
+            return
+        await self.db.execute(
+            "UPDATE sources SET last_polled_at = $1, next_poll_at = $2, failures = failures + 1, "
+            "error_reason = $3, error_params = $4 WHERE id = $5",
+            polled,
+            upcoming,
+            outcome.error_reason,
+            json.dumps(outcome.error_params, ensure_ascii=False, default=str),
+            source_id,
+        )
+
+    async def seen(self, source_id: int, key: str) -> bool:
+        row = await self.db.fetchrow(
+            "SELECT 1 FROM source_items WHERE key = $1 AND (source_id = $2 OR doc_id IS NOT NULL) LIMIT 1",
+            key,
+            source_id,
+        )
+        return row is not None
+
+    async def remember(
+        self, source_id: int, key: str, outcome: ItemOutcome, doc_id: int | None, at: datetime
+    ) -> bool:
+        rows = await self.db.write(
+            "INSERT INTO source_items (source_id, key, outcome, doc_id, seen_at) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            source_id,
+            key,
+            outcome.value,
+            doc_id,
+            to_db_time(at),
+        )
+        return bool(rows)
+
+    async def item_count(self, source_id: int) -> int:
+        return await self.db.int_scalar("SELECT count(*) FROM source_items WHERE source_id = $1", source_id)
