@@ -13,11 +13,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
 from bot.digests.builder import DigestBuilder, DigestContent, stories_to_json
@@ -33,6 +32,7 @@ from bot.digests.times import parse_timezone as parse_timezone
 from bot.digests.times import quiet_end as quiet_end
 from bot.digests.times import utc_offset as utc_offset
 from bot.digests.times import zone as zone
+from bot.periodic import start_periodic
 from storage.interfaces import DeliveryStore, SubscriptionStore
 from storage.models import Kind, NewDigest, Subscription, Target
 from storage.models import Rendered as Rendered
@@ -97,18 +97,7 @@ class DigestScheduler:
         self.bot_username = bot_username
         self._stopped = False
         await self.engine.start()
-        self._aps = AsyncIOScheduler(timezone=UTC)
-        # First run right away: after a downtime, what fell due meanwhile goes out now.
-        self._aps.add_job(
-            self._scheduled_tick,
-            IntervalTrigger(seconds=self.tick_seconds),
-            id="digests",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        self._aps.start()
+        self._aps = start_periodic(self._scheduled_tick, self.tick_seconds, "digests")
 
     async def stop(self) -> None:
         # No new tick starts from here on (a job already started finds the flag once it has the lock)...

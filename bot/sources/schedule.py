@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.periodic import start_periodic
 from bot.sources.service import SourceService
 
 log = logging.getLogger(__name__)
@@ -33,17 +32,7 @@ class SourcePoller:
 
     async def start(self) -> None:
         self._stopped = False
-        self._aps = AsyncIOScheduler(timezone=UTC)
-        self._aps.add_job(
-            self._tick,
-            IntervalTrigger(seconds=self.tick_seconds),
-            id="sources",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        self._aps.start()
+        self._aps = start_periodic(self._tick, self.tick_seconds, "sources")
 
     async def stop(self) -> None:
         self._stopped = True
