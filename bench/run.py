@@ -1,4 +1,5 @@
-"""`python -m bench [--sizes 1000,10000,100000] [--only corpus|bot|broadcast|sources]`: every benchmark, figures printed."""
+"""`python -m bench [--sizes 1000,10000,100000] [--only corpus|bot|broadcast|sources|deploy]`: every benchmark,
+figures printed."""
 
 from __future__ import annotations
 
@@ -148,7 +149,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ingest-rounds", type=int, default=INGEST_ROUNDS, help="fresh loads per size")
-    parser.add_argument("--only", choices=["corpus", "bot", "broadcast", "sources"])
+    parser.add_argument("--only", choices=["corpus", "bot", "broadcast", "sources", "deploy"])
     parser.add_argument(
         "--bot-sizes", default="10000", help="corpus sizes of the bot benchmark (its RSS goal is at 100000)"
     )
@@ -161,7 +162,8 @@ def main() -> None:
         "--bench-rounds", type=int, default=3, help="rounds of the bot, broadcast and sources benchmarks"
     )
     parser.add_argument(
-        "--database-url", help="the corpus benchmark on PostgreSQL: a fresh database made on this server"
+        "--database-url",
+        help="the corpus benchmark on PostgreSQL: a fresh database made on this server (also the server of deploy)",
     )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -192,3 +194,8 @@ def main() -> None:
         from bench.sources_bench import run as run_sources_bench
 
         run_sources_bench(rounds=args.bench_rounds)
+    if args.only in (None, "deploy"):
+        from bench.deploy_bench import run as run_deploy_bench
+
+        # Web workers and workers on PostgreSQL + Redis (skipped, with the reason, when either is missing).
+        run_deploy_bench(rounds=args.bench_rounds, server_url=args.database_url)

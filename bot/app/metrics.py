@@ -14,11 +14,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.client.session.base import BaseSession
 from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.methods import TelegramMethod
 from aiogram.types import TelegramObject, Update
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
+from bot.app.session import RedactingSession
 from bot.digests.delivery import Outcome
 from storage.interfaces import DeliveryStore
 from storage.models import State
@@ -58,8 +61,12 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        # Counted where every request passes (the session), replies and digests alike; the digests' share
+        # is `alatau_digest_deliveries_total{outcome="flood"}`.
         self.flood_waits = Counter(
-            "alatau_telegram_429", "429 Too Many Requests answers to digest messages", registry=r
+            "alatau_telegram_429",
+            "429 Too Many Requests answers of the Bot API to this process (replies and digests)",
+            registry=r,
         )
         self.unknown = Counter(
             "alatau_digest_unknown", "Deliveries found in flight at start: outcome unknown", registry=r
@@ -83,8 +90,6 @@ class Metrics:
     def delivered(self, outcome: Outcome) -> None:
         """The delivery engine's `DeliveryObserver`: one attempt's outcome."""
         self.deliveries.labels(outcome.value).inc()
-        if outcome is Outcome.FLOOD:
-            self.flood_waits.inc()
 
     def in_doubt(self, count: int) -> None:
         """The delivery engine's `DeliveryObserver`: rows a previous process left in flight."""
@@ -97,6 +102,15 @@ class Metrics:
     def searched(self, via: str) -> None:
         """A `ReaderService.on_search` listener."""
         self.searches.labels(via).inc()
+
+    def flooded(self, method: TelegramMethod[Any], retry_after: float) -> None:
+        """A `RedactingSession.on_flood` listener: one 429, whatever the request."""
+        self.flood_waits.inc()
+
+    def watch_session(self, session: BaseSession) -> None:
+        """Count the 429s of the bot's requests (a session other than ours has no hook: none counted)."""
+        if isinstance(session, RedactingSession) and self.flooded not in session.on_flood:
+            session.on_flood.append(self.flooded)
 
     def set_active_worker(self, active: bool) -> None:
         self.active_worker.set(1 if active else 0)

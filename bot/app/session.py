@@ -1,5 +1,5 @@
-"""aiogram's HTTP session: exceptions that never quote the bot token (see bot/app/redaction.py), and
-replies retried after Telegram's `retry_after` within a bound."""
+"""aiogram's HTTP session: exceptions that never quote the bot token (see bot/app/redaction.py), replies
+retried after Telegram's `retry_after` within a bound, and every 429 told to its listeners (the metrics)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,9 @@ RETRIED_METHODS: frozenset[type[TelegramMethod[Any]]] = frozenset(
 MAX_RETRIES = 3
 MAX_RETRY_SECONDS = 15.0
 
+# Told of each 429 the Bot API answers through the session: the request and its `retry_after`.
+FloodListener = Callable[[TelegramMethod[Any], float], None]
+
 
 class RedactingSession(AiohttpSession):
     """aiogram's session whose exceptions never quote the token (a Bot API error description that echoes
@@ -78,6 +81,8 @@ class RedactingSession(AiohttpSession):
         self.max_retries = max_retries
         self.max_retry_seconds = max_retry_seconds
         self._sleep = sleep  # tests wait in no real time
+        # Every request passes here, replies and digests alike: the one place that sees every 429.
+        self.on_flood: list[FloodListener] = []
 
     async def make_request(
         self,
@@ -91,6 +96,8 @@ class RedactingSession(AiohttpSession):
                 return await self._redacted_request(bot, method, timeout)
             except TelegramRetryAfter as exc:
                 wait = float(exc.retry_after)
+                for listener in self.on_flood:
+                    listener(method, wait)
                 retried = type(method) in RETRIED_METHODS
                 if not retried or attempt == self.max_retries or waited + wait > self.max_retry_seconds:
                     raise
