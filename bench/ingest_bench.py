@@ -13,7 +13,7 @@ import sqlite3
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +46,9 @@ class IngestFigures:
     # on a shared machine
     ours_cpu: list[float]
     plain_cpu: list[float]
+    # the same, split: this process (event loop, database thread) and the analysis worker(s)
+    main_cpu: list[float] = field(default_factory=list)
+    worker_cpu: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, float]:
         ours, plain = statistics.median(self.ours), statistics.median(self.plain)
@@ -58,18 +61,24 @@ class IngestFigures:
             "ingest_rounds": len(self.ours),
             "ingest_cpu_ms": statistics.median(self.ours_cpu),
             "plain_ingest_cpu_ms": statistics.median(self.plain_cpu),
+            "ingest_main_cpu_ms": statistics.median(self.main_cpu) if self.main_cpu else 0.0,
+            "ingest_worker_cpu_ms": statistics.median(self.worker_cpu) if self.worker_cpu else 0.0,
         }
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its ended children (the analysis workers, once the pool is shut)."""
+def _cpu_split() -> tuple[float, float]:
+    """CPU seconds of this process, and of its ended children (the analysis workers, once the pool is shut)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _cpu_seconds() -> float:
+    return sum(_cpu_split())
 
 
 async def _ours(
-    docs: Sequence[Text], location: Path | str, morph: Morphology
+    docs: Sequence[Text], location: Path | str, morph: Morphology, workers: int = WORKERS
 ) -> tuple[float, Backend, Corpus]:
     backend = await open_backend(location)
     corpus = Corpus(backend.transactions, morph, min_chars=20, repo=backend.documents)
@@ -78,7 +87,7 @@ async def _ours(
         for title, text, published in docs
     )
     t0 = time.perf_counter()
-    async with AnalysisPool(20, 200_000, workers=WORKERS) as pool:
+    async with AnalysisPool(20, 200_000, workers=workers) as pool:
         async for _ in corpus.ingest_many(inputs, pool=pool):
             pass
     return time.perf_counter() - t0, backend, corpus
@@ -109,6 +118,7 @@ async def measure_ingest(
     morph: Morphology,
     rounds: int,
     server_url: str | None = None,
+    workers: int = WORKERS,
 ) -> tuple[IngestFigures, Loaded]:
     """`rounds` rounds of both ingests, alternating (so that both see the same load); with `server_url`,
     the bot's side runs on a fresh PostgreSQL database on that server each round."""
@@ -119,9 +129,12 @@ async def measure_ingest(
         last = r == rounds - 1
         url = await create_database(server_url, "alatau_bench") if server_url else None
         suffix = "" if last else f"-round{r}"
-        cpu = _cpu_seconds()
-        seconds, backend, corpus = await _ours(docs, url or workdir / f"ours-{n}{suffix}.db", morph)
-        figures.ours_cpu.append((_cpu_seconds() - cpu) * 1000 / n)
+        main_cpu, workers_cpu = _cpu_split()
+        seconds, backend, corpus = await _ours(docs, url or workdir / f"ours-{n}{suffix}.db", morph, workers)
+        main_after, workers_after = _cpu_split()
+        figures.main_cpu.append((main_after - main_cpu) * 1000 / n)
+        figures.worker_cpu.append((workers_after - workers_cpu) * 1000 / n)
+        figures.ours_cpu.append(figures.main_cpu[-1] + figures.worker_cpu[-1])
         figures.ours.append(n / seconds)
         cpu = _cpu_seconds()
         plain_s, plain = _plain(docs, workdir / f"plain-{n}{suffix}.db")
@@ -137,3 +150,57 @@ async def measure_ingest(
         _remove(workdir, f"*-{n}{suffix}.db*")
     assert loaded is not None
     return figures, loaded
+
+
+def _print(n: int, f: IngestFigures) -> None:
+    r = f.as_dict()
+    print(
+        f"{n:>7} texts  ours {min(f.ours):6.0f} / {r['ingest_docs_s']:6.0f} docs/s (min / median)   "
+        f"plain FTS5 {min(f.plain):6.0f} / {r['plain_ingest_docs_s']:6.0f}   ratio {r['ingest_ratio']:.3f}"
+    )
+    print(
+        f"{'':>7}        CPU ms per text: ours {r['ingest_cpu_ms']:.2f} (this process "
+        f"{r['ingest_main_cpu_ms']:.2f}, worker {r['ingest_worker_cpu_ms']:.2f}), plain FTS5 "
+        f"{r['plain_ingest_cpu_ms']:.2f}"
+    )
+    rounds = ", ".join(
+        f"{d:.0f} docs/s {m:.2f}+{w:.2f} ms" for d, m, w in zip(f.ours, f.main_cpu, f.worker_cpu, strict=True)
+    )
+    print(f"{'':>7}        rounds: {rounds}")
+
+
+async def _run(sizes: Sequence[int], rounds: int, server_url: str | None, workers: int) -> None:
+    import tempfile
+
+    from bench.corpus_gen import generate
+
+    morph = Morphology()
+    for n in sizes:
+        docs = list(generate(n, morph=morph))
+        with tempfile.TemporaryDirectory(prefix="alatau-ingest-") as tmp:
+            figures, loaded = await measure_ingest(docs, Path(tmp), morph, rounds, server_url, workers)
+            await loaded.backend.close()
+            loaded.plain.close()
+            if loaded.url is not None and server_url is not None:
+                await drop_database(server_url, loaded.url)
+        _print(n, figures)
+
+
+def main() -> None:
+    """`python -m bench.ingest_bench [--sizes 2000,10000] [--rounds 3] [--database-url URL]`: the ingest
+    alone, with the CPU time per text of this process and of the analysis worker apart."""
+    import argparse
+    import asyncio
+
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest_bench")
+    parser.add_argument("--sizes", default="2000")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url")
+    parser.add_argument("--workers", type=int, default=WORKERS, help="analysis worker processes")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    asyncio.run(_run(sizes, args.rounds, args.database_url, args.workers))
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.corpus.ingest import Corpus
@@ -66,9 +66,11 @@ RANK_WINDOW = 500
 # merges every such term's postings before the first match); a prefix of more terms is left to the index.
 MAX_PREFIX_TERMS = 32
 SEARCH_CACHE = 256  # results of recent queries kept until the corpus changes
-# Another process (a second web worker, the CLI's ingest) changes the corpus without telling this one: a
-# remembered result is checked against its texts as stored before it is shown, and is forgotten after this
-# long so that texts that process added are found soon too.
+# Another process (a second web worker without Redis, the CLI's ingest) may change the corpus without telling
+# this one: a remembered result is checked against its texts as stored when it was last checked this long
+# ago (one read a second for a popular query, not one per search: a text hidden or edited elsewhere leaves
+# it within this delay), and is forgotten after SEARCH_CACHE_SECONDS so that texts added there are found too.
+SEARCH_CACHE_CHECK_SECONDS = 1.0
 SEARCH_CACHE_SECONDS = 60.0
 CANDIDATES = 100  # texts with every word that are ranked against each other (in the reader's language first)
 PARTIAL_CANDIDATES = 50  # texts with a distinctive word ranked for the partial matches after them
@@ -105,16 +107,26 @@ def _meaningful(item: QueryItem) -> bool:
     return item.words[0] not in STOPWORDS and item.words[0] not in QUESTION_WORDS
 
 
+@dataclass(slots=True)
+class _Cached:
+    result: SearchResult
+    stored_at: float
+    checked_at: float  # when its texts were last read back and found as they are in it
+
+
 class SearchService:
-    def __init__(self, corpus: Corpus, cache_size: int = SEARCH_CACHE) -> None:
+    def __init__(
+        self, corpus: Corpus, cache_size: int = SEARCH_CACHE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.corpus = corpus
         self.repo = corpus.repo
         self.morph = corpus.morph
         self._terms: TermIndex | None = None
         self._concept_cache: dict[tuple[tuple[str, ...], int], set[tuple[str, ...]]] = {}
         self._cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, int, int, str | None], tuple[float, SearchResult]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, int, str | None], _Cached] = OrderedDict()
         self._cache_generation = corpus.generation
+        self._clock = clock
 
     # -- building the query -------------------------------------------------------------------------
 
@@ -287,7 +299,9 @@ class SearchService:
 
         Recent results are reused while the corpus stays as it was: every write that can change a result
         (a new, hidden, shown, deleted, restored or edited text) moves the corpus's generation, which empties
-        the cache. A result computed while a write was under way is not kept (the generation moved)."""
+        the cache; so does the news of such a write in another process (bot/app/redis_app.py), and what no one
+        told of is caught by `_still_true`. A result computed while a write was under way is not kept (the
+        generation moved)."""
         limit = max(1, min(limit, 50))
         offset = max(0, offset)
         generation = self.corpus.generation
@@ -297,23 +311,31 @@ class SearchService:
         key = (text, limit, offset, language)
         cached = self._cache.pop(key, None)
         if cached is not None and await self._still_true(cached):
-            self._cache[key] = cached
-            return cached[1]
+            if self.corpus.generation == generation:
+                self._cache[key] = cached
+            return cached.result
         result = await self._search(text, limit, offset, language)
         if self._cache_size and len(text) <= MAX_QUERY_CHARS and self.corpus.generation == generation:
-            self._cache[key] = (time.monotonic(), result)
+            now = self._clock()
+            self._cache[key] = _Cached(result, now, now)
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return result
 
-    async def _still_true(self, cached: tuple[float, SearchResult]) -> bool:
+    async def _still_true(self, cached: _Cached) -> bool:
         """Whether a remembered result may be shown: young enough, and every text in it still stored as it
-        was (not deleted, hidden or edited by another process since)."""
-        stored_at, result = cached
-        if time.monotonic() - stored_at > SEARCH_CACHE_SECONDS:
+        was when last read back, at most SEARCH_CACHE_CHECK_SECONDS ago (not deleted, hidden or edited by a
+        process that did not tell this one)."""
+        now = self._clock()
+        if now - cached.stored_at > SEARCH_CACHE_SECONDS:
             return False
-        shown = [h.document for h in result.hits]
-        return not shown or await self.repo.get_many([d.id for d in shown]) == shown
+        if now - cached.checked_at < SEARCH_CACHE_CHECK_SECONDS:
+            return True
+        shown = [h.document for h in cached.result.hits]
+        if shown and await self.repo.get_many([d.id for d in shown]) != shown:
+            return False
+        cached.checked_at = now
+        return True
 
     async def _search(self, text: str, limit: int, offset: int, language: str | None) -> SearchResult:
         parsed = parse_query(text)
@@ -417,9 +439,10 @@ class SearchService:
                 indexed = await self.repo.index_terms([i for i, _, _ in out])
                 bonus = {i: sum(has_clause(c.alternatives, t) for c in optional) for i, t in indexed.items()}
             out.sort(key=lambda x: (-bonus.get(x[0], 0), -x[1]))
-        if total_full >= needed or common:
+        if total_full >= needed or common or len(clauses) == 1:
             # The partial matches come after every full one, beyond the pages read now: ranking them would
-            # be slow for nothing (the total counts them once a page near them is read).
+            # be slow for nothing (the total counts them once a page near them is read). Of one clause (a
+            # «phrase» alone), a partial match is a full one, and every full one is in `out` already.
             return out, total_full, capped
         partial = await self._partial(clauses, excluded, lang, {i for i, _, _ in out})
         return out + partial, total_full + len(partial), capped

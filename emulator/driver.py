@@ -235,6 +235,21 @@ class EmulatedChannel(EmulatedChat):
         self._state.notify()
         return message
 
+    async def edit_post(self, message: StoredMessage, text: str) -> StoredMessage:
+        """The channel edits one of its posts; the bot gets an edited_channel_post update if it is an admin."""
+        if message.chat.id != self.id or message.sender is not None or message.text is None:
+            raise ValueError("a channel edits only its own text posts")
+        formatted = _user_text(text, None)
+        message.history.append(message.snapshot())
+        message.text = formatted.text
+        message.entities = formatted.entities_api()
+        message.raw_text = text
+        message.edit_date = self._state.now()
+        if self.record.bot_membership.is_admin:
+            self._state.push_update("edited_channel_post", message.to_api())
+        self._state.notify()
+        return message
+
 
 class CallbackQuery:
     """A button press; await :meth:`wait_answer` for the bot's answerCallbackQuery."""

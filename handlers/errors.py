@@ -250,6 +250,11 @@ def describe_fetch_failure(reason: str, params: Mapping[str, object], i18n: I18n
         ),
         FetchReason.ROBOTS_DISALLOWED.value: _("the site's robots.txt forbids reading it"),
         FetchReason.BAD_URL.value: _("not a usable http(s) address"),
+        FetchReason.FORBIDDEN_ADDRESS.value: (
+            _("refused: {address} is a link-local or cloud metadata address, never fetched")
+            if p.get("kind") == "metadata"
+            else _("refused: {address} is a private or loopback address (SOURCES_ALLOW_PRIVATE=false)")
+        ).format(address=p.get("address", "?")),
     }
     return texts.get(reason) or _("an internal error (it is logged)")
 

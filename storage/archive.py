@@ -31,7 +31,13 @@ class ArchiveRepository:
         return [_row_to_document(r) for r in rows]
 
     async def restore(
-        self, doc: NewDocument, *, hidden: bool, created_at: datetime, updated_at: datetime
+        self,
+        doc: NewDocument,
+        *,
+        hidden: bool,
+        created_at: datetime,
+        updated_at: datetime,
+        author: str | None = None,
     ) -> int:
         """Store `doc` with its hidden flag and its times, atomically; its new id."""
         async with self.db.transaction():
@@ -39,7 +45,7 @@ class ArchiveRepository:
             if hidden:
                 await self.documents.set_hidden(doc_id, True, "", "")
             await self.db.execute(
-                "UPDATE documents SET created_at = ?, updated_at = ? WHERE id = ?",
-                (stamp(created_at), stamp(updated_at), doc_id),
+                "UPDATE documents SET created_at = ?, updated_at = ?, author = ? WHERE id = ?",
+                (stamp(created_at), stamp(updated_at), author, doc_id),
             )
         return doc_id

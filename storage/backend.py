@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from storage.archive import ArchiveRepository
 from storage.audit import AuditRepository
@@ -30,11 +31,14 @@ from storage.interfaces import (
 )
 from storage.leases import LeaseRepository
 from storage.pending import PendingRepository
-from storage.postgres.db import PostgresDatabase
 from storage.reports import ReportRepository
 from storage.sources import SourceRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.users import QueryRepository, UserRepository
+
+if TYPE_CHECKING:
+    # Imported when a PostgreSQL location is opened: asyncpg costs a process on SQLite ~3 MB.
+    from storage.postgres.db import PostgresDatabase
 
 SQLITE_SCHEME = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -130,6 +134,8 @@ def postgres_backend(database: PostgresDatabase) -> Backend:
 async def open_backend(location: str | Path) -> Backend:
     """Open (creating and migrating when needed) the database at `location`."""
     if is_postgres(location):
+        from storage.postgres.db import PostgresDatabase
+
         pg = PostgresDatabase(str(location))
         await pg.connect()
         return postgres_backend(pg)

@@ -28,7 +28,7 @@ __all__ = ["DocumentRepository", "RestoreConflict", "compile_match"]
 
 _COLUMNS = (
     "id, title, text, url, source_name, published, lang, content_hash, duplicate_of, story_id, hidden, "
-    "created_at, updated_at"
+    "created_at, updated_at, author"
 )
 # Newest first by publication date looks at this many of the newest-saved matches (at least).
 BY_DATE_WINDOW = 200
@@ -62,6 +62,8 @@ def _row_to_document(row: sqlite3.Row) -> Document:
         hidden=bool(row["hidden"]),
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
+        # The bin's JSON of a document deleted before authors were kept has none.
+        author=row["author"] if "author" in row.keys() else None,  # noqa: SIM118 (sqlite3.Row is no mapping)
     )
 
 
@@ -264,7 +266,8 @@ class DocumentRepository:
     ) -> Ranking:
         """The best `limit` matches, best first by BM25 (or newest first, `by_recency`), and how many there
         are, in one statement. With `window`, only the newest `window` matches are ranked and counted: the
-        index walks them in rowid order and stops, so the work is bounded however common the words are."""
+        index walks them in rowid order and stops, so the work is bounded however common the words are (a
+        phrase's: `_newest_ranked`)."""
         match = compile_match(query)
         if by_recency:
             rows = await self.db.fetchall(
@@ -274,17 +277,7 @@ class DocumentRepository:
                 (match, limit, window or -1),
             )
         elif window and _has_phrase(query):
-            # A phrase's positions are checked for every document holding its words: one pass over the newest
-            # `window` matches, ranked here, rather than one to find the window and another to rank it.
-            newest = await self.db.fetchall(
-                f"SELECT m.rowid, m.score, d.lang, 0 FROM (SELECT rowid, {_BM25} AS score FROM doc_fts "
-                "WHERE doc_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS m JOIN documents d ON d.id = m.rowid",
-                (match, window),
-            )
-            found = sorted(
-                ((int(r[0]), -float(r[1]), str(r[2])) for r in newest), key=lambda x: (-x[1], -x[0])
-            )
-            return Ranking(found[:limit], len(found), bounded=len(found) >= window)
+            return await self._newest_ranked(match, limit, window)
         elif window:
             rows = await self.db.fetchall(
                 "WITH w AS MATERIALIZED (SELECT coalesce(min(rowid), 0) AS lo, count(*) AS n FROM ("
@@ -306,6 +299,26 @@ class DocumentRepository:
         # Without a window the matches are counted only up to `limit`: the caller knows when that is all.
         matched = int(rows[0][3]) if rows and (window or by_recency) else len(found)
         return Ranking(found, matched, bounded=bool(window) and matched >= window)
+
+    async def _newest_ranked(self, match: str, limit: int, window: int) -> Ranking:
+        """The newest `window` matches of a query with a phrase, ranked by FTS5 in one walk of the texts
+        holding its words, newest first, which stops when the window is full or they run out: counted exactly
+        below the window, "N+" at it, as every query is. FTS5 checks a phrase's positions in every text it
+        walks, so one pass finds and ranks the window. (Scoring the matches in Python, to spare bm25() its
+        count of the phrase over the whole index, cost more: reading and scoring up to 500 texts.) The
+        language is read for the best `limit` only: it follows the text in a row of `documents`, so each
+        read walks the text's overflow pages (a millisecond for 400 texts at 100k)."""
+        rows = await self.db.fetchall(
+            f"WITH w AS MATERIALIZED (SELECT rowid, {_BM25} AS score FROM doc_fts WHERE doc_fts MATCH ?1 "
+            "ORDER BY rowid DESC LIMIT ?2) SELECT m.rowid, m.score, d.lang, (SELECT count(*) FROM w) "
+            "FROM (SELECT rowid, score FROM w ORDER BY score, rowid DESC LIMIT ?3) AS m "
+            "JOIN documents d ON d.id = m.rowid ORDER BY m.score, m.rowid DESC",
+            (match, window, limit),
+        )
+        matched = int(rows[0][3]) if rows else 0
+        return Ranking(
+            [(int(r[0]), -float(r[1]), str(r[2])) for r in rows], matched, bounded=matched >= window
+        )
 
     async def index_terms(self, ids: Sequence[int]) -> dict[int, str]:
         """The indexed terms of these documents (title, then body), as the index holds them: enough to tell
@@ -801,7 +814,7 @@ def _restore_from_bin(conn: sqlite3.Connection, doc_id: int, deleted_after: date
         original = None
     cur = conn.execute(
         "INSERT INTO documents (id, title, text, url, source_name, published, lang, content_hash, "
-        "duplicate_of, story_id, hidden, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "duplicate_of, story_id, hidden, created_at, updated_at, author) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             None if taken else doc_id,
             doc["title"],
@@ -816,6 +829,7 @@ def _restore_from_bin(conn: sqlite3.Connection, doc_id: int, deleted_after: date
             doc["hidden"],
             doc["created_at"],
             _now(),
+            doc.get("author"),  # a document put in the bin before authors were kept has none
         ),
     )
     new_id = cur.lastrowid

@@ -310,6 +310,18 @@ class SourceStore(Protocol):
         """False when this source had that item already."""
         ...
 
+    async def stored_as(self, source_id: int, key: str) -> int | None:
+        """The document this source's item became (None: not stored, or deleted since)."""
+        ...
+
+    async def relink(self, source_id: int, key: str, doc_id: int) -> bool:
+        """The item is now stored as `doc_id` (its edited version replaced the first)."""
+        ...
+
+    async def set_author(self, doc_id: int, author: str | None) -> bool:
+        """The author the source gave for a document it brought in (None: none known)."""
+        ...
+
     async def item_count(self, source_id: int) -> int: ...
 
 
@@ -338,5 +350,11 @@ class ArchiveStore(Protocol):
 
     async def documents_after(self, after_id: int, limit: int) -> list[Document]: ...
     async def restore(
-        self, doc: NewDocument, *, hidden: bool, created_at: datetime, updated_at: datetime
+        self,
+        doc: NewDocument,
+        *,
+        hidden: bool,
+        created_at: datetime,
+        updated_at: datetime,
+        author: str | None = None,
     ) -> int: ...

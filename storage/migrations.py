@@ -353,4 +353,9 @@ MIGRATIONS: list[str] = [
     ) WHERE id IN (SELECT id FROM subscription_links_v14);
     DROP TABLE subscription_links_v14;
     """,
+    # 13: the author of a text, as its source gave it (a feed's author or dc:creator, an article's byline);
+    # NULL for uploads and for texts stored before.
+    """
+    ALTER TABLE documents ADD COLUMN author TEXT;
+    """,
 ]

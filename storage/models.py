@@ -28,6 +28,7 @@ class Document:
     hidden: bool
     created_at: datetime
     updated_at: datetime
+    author: str | None = None  # the byline a source gave (a feed's author, an article page's)
 
 
 @dataclass(frozen=True)

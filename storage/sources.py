@@ -157,5 +157,22 @@ class SourceRepository:
         )
         return bool(rows)
 
+    async def stored_as(self, source_id: int, key: str) -> int | None:
+        row = await self.db.fetchone(
+            "SELECT doc_id FROM source_items WHERE source_id = ? AND key = ?", (source_id, key)
+        )
+        return int(row[0]) if row is not None and row[0] is not None else None
+
+    async def relink(self, source_id: int, key: str, doc_id: int) -> bool:
+        changes = await self.db.execute(
+            "UPDATE source_items SET doc_id = ?, outcome = ? WHERE source_id = ? AND key = ?",
+            (doc_id, ItemOutcome.ADDED.value, source_id, key),
+        )
+        return changes.rowcount > 0
+
+    async def set_author(self, doc_id: int, author: str | None) -> bool:
+        changes = await self.db.execute("UPDATE documents SET author = ? WHERE id = ?", (author, doc_id))
+        return changes.rowcount > 0
+
     async def item_count(self, source_id: int) -> int:
         return await self.db.int_scalar("SELECT count(*) FROM source_items WHERE source_id = ?", (source_id,))

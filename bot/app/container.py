@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.admin.audit import AuditLog
 from bot.admin.documents import DocumentService
 from bot.admin.stats import StatsService
 from bot.admin.uploads import UploadService, UploadSettings
-from bot.app.redis_app import RedisShared
 from bot.app.settings import Settings
 from bot.clock import Clock, SystemClock
 from bot.corpus.extract import Limits
@@ -39,6 +39,10 @@ from storage.interfaces import (
     Transactions,
     UserStore,
 )
+
+if TYPE_CHECKING:
+    # Imported when REDIS_URL is set: redis and aiogram's Redis storage cost a process without it ~6 MB.
+    from bot.app.redis_app import RedisShared
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +171,7 @@ class Services:
             stats=StatsService(corpus.repo, reports, users, subscriptions, deliveries, clock, search_log),
             fetcher=fetcher,
             sources=sources,
-            redis=(
-                RedisShared(settings.redis_url, settings.redis_prefix, corpus, settings.admin_ids)
-                if settings.redis_url
-                else None
-            ),
+            redis=_redis(settings, corpus),
         )
 
     @property
@@ -190,6 +190,14 @@ class Services:
         await self.backend.close()
 
 
+def _redis(settings: Settings, corpus: Corpus) -> RedisShared | None:
+    if not settings.redis_url:
+        return None
+    from bot.app.redis_app import RedisShared
+
+    return RedisShared(settings.redis_url, settings.redis_prefix, corpus, settings.admin_ids)
+
+
 def fetch_settings(settings: Settings) -> FetchSettings:
     mb = 1024 * 1024
     return FetchSettings(
@@ -198,6 +206,7 @@ def fetch_settings(settings: Settings) -> FetchSettings:
         max_feed_bytes=int(settings.sources_max_feed_mb * mb),
         max_page_bytes=int(settings.sources_max_page_mb * mb),
         host_delay_s=settings.sources_host_delay_seconds,
+        allow_private=settings.sources_allow_private,
     )
 
 

@@ -179,6 +179,7 @@ class BotApp:
         i18n = make_i18n(services.settings.default_language)
         dp = build_dispatcher(services, i18n)
         metrics = attach_metrics(dp, services)
+        metrics.watch_session(bot.session)  # 429s of replies and digests alike
         digests = attach_digests(dp, services, bot, i18n, metrics)
         attach_sources(dp, services, bot)
         readiness = Readiness(services.backend.ping, bot, redis_url=services.settings.redis_url)

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     sources_max_page_mb: float = Field(default=5.0, gt=0, le=100)
     sources_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     sources_host_delay_seconds: float = Field(default=1.0, ge=0, le=60)
+    # false: no feed or page on a private or loopback address (bot/sources/addresses.py)
+    sources_allow_private: bool = True
 
     @field_validator("telegram_api_local")
     @classmethod

@@ -10,12 +10,12 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from types import TracebackType
 
-from bot.corpus.ingest import BATCH_SIZE, Analysis, IngestError, TextInput, analyse
+from bot.corpus.ingest import BATCH_SIZE, Analysis, TextInput, analyse
 from bot.text.morph import Morphology
 
 
@@ -25,6 +25,10 @@ class _WorkerState:
     min_chars: int
     max_chars: int
 
+
+# Texts per hand-over to the worker, and a bound on their characters (a long text goes nearly alone).
+CHUNK = 32
+CHUNK_CHARS = 200_000
 
 # The worker process's own analyser, made once by the pool's initializer (it lives only in the worker).
 _worker: list[_WorkerState] = []
@@ -47,23 +51,63 @@ def _exit_with_parent(parent: int) -> None:
 
 # What goes back in place of the input: the parent has it already, and its text is most of the bytes.
 _SENT = TextInput("")
+# In place of a text that analysis left as it came (the usual case): the parent has it too. An analysed text
+# is never empty.
+_SAME_TEXT = ""
 
 
-def _analyse(item: TextInput) -> Analysis | IngestError:
+def _analyse(items: list[TextInput]) -> list[Analysis | Exception]:
     state = _worker[0]
-    try:
-        return replace(analyse(item, state.morph, state.min_chars, state.max_chars), input=_SENT)
-    except IngestError as exc:
-        return exc
+    out: list[Analysis | Exception] = []
+    for item in items:
+        try:
+            out.append(_to_send(item, analyse(item, state.morph, state.min_chars, state.max_chars)))
+        except Exception as exc:  # this text's failure, not its chunk's
+            out.append(exc)
+    return out
+
+
+def _to_send(item: TextInput, a: Analysis) -> Analysis:
+    """What the parent needs of an analysis: the story features are all in `basis` (`fingerprint_for`
+    reads nothing else), and what the parent has already is left out."""
+    f = replace(
+        a.features,
+        lead_terms=(),
+        names=(),
+        dates=(),
+        story_terms=(),
+        story_title_terms=(),
+        background=(),
+        concept_terms=(),
+    )
+    text = _SAME_TEXT if a.text == item.text else a.text
+    return replace(a, input=_SENT, text=text, features=f)
+
+
+def _received(item: TextInput, a: Analysis) -> Analysis:
+    return replace(a, input=item, text=item.text if a.text == _SAME_TEXT else a.text)
 
 
 class AnalysisPool:
     """`async for item, analysis in pool.map(items)`: analyses in input order, computed ahead in a worker."""
 
-    def __init__(self, min_chars: int, max_chars: int, workers: int = 1, ahead: int = 2 * BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        min_chars: int,
+        max_chars: int,
+        workers: int = 1,
+        ahead: int = 2 * BATCH_SIZE,
+        chunk: int = CHUNK,
+        chunk_chars: int = CHUNK_CHARS,
+    ) -> None:
         """`ahead`: texts handed out before their results are read. While the database stores one batch
         nothing is read, so with less than a batch ahead the worker would sit idle half the time. One worker
-        and this process keep two cores busy; a second worker measured no faster on two cores."""
+        and this process keep two cores busy; a second worker measured no faster on two cores (2026-12-01,
+        10,000 texts, interleaved rounds: 522 vs 501 docs/s, median of 3, for 0.3 ms more CPU per text).
+
+        Texts go to the worker `chunk` at a time (fewer when they are long, over `chunk_chars`): each
+        hand-over costs this process's pool threads a wake-up, a future and a message each way, which the
+        event loop's thread then waits for; per chunk rather than per text."""
         # spawn, not fork: the parent runs an event loop and database threads that must not be copied.
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
@@ -72,6 +116,8 @@ class AnalysisPool:
             initargs=(os.getpid(), min_chars, max_chars),
         )
         self.ahead = ahead
+        self.chunk = chunk
+        self.chunk_chars = chunk_chars
 
     async def __aenter__(self) -> AnalysisPool:
         return self
@@ -82,24 +128,35 @@ class AnalysisPool:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     async def map(self, items: Iterable[TextInput]) -> AsyncIterator[tuple[TextInput, Analysis | Exception]]:
-        pending: deque[tuple[TextInput, Future[Analysis | IngestError]]] = deque()
+        pending: deque[tuple[list[TextInput], Future[list[Analysis | Exception]]]] = deque()
         source = iter(items)
         exhausted = False
+        queued = 0  # texts handed out and not yet read
         while True:
-            while not exhausted and len(pending) < self.ahead:
-                try:
-                    item = next(source)
-                except StopIteration:
+            while not exhausted and queued < self.ahead:
+                chunk = self._next_chunk(source)
+                if not chunk:
                     exhausted = True
                     break
-                pending.append((item, self._executor.submit(_analyse, item)))
+                pending.append((chunk, self._executor.submit(_analyse, chunk)))
+                queued += len(chunk)
             if not pending:
                 return
-            item, future = pending.popleft()
+            chunk, future = pending.popleft()
+            queued -= len(chunk)
             try:
-                result: Analysis | Exception = await asyncio.wrap_future(future)
-            except Exception as exc:  # a crash in the worker is this item's failure, not the batch's
-                result = exc
-            if isinstance(result, Analysis):
-                result = replace(result, input=item)
-            yield item, result
+                results: list[Analysis | Exception] = await asyncio.wrap_future(future)
+            except Exception as exc:  # a crash in the worker is these items' failure, not the batch's
+                results = [exc] * len(chunk)
+            for item, result in zip(chunk, results, strict=True):
+                yield item, _received(item, result) if isinstance(result, Analysis) else result
+
+    def _next_chunk(self, source: Iterator[TextInput]) -> list[TextInput]:
+        chunk: list[TextInput] = []
+        chars = 0
+        for item in source:
+            chunk.append(item)
+            chars += len(item.text)
+            if len(chunk) >= self.chunk or chars >= self.chunk_chars:
+                break
+        return chunk

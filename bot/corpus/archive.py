@@ -1,7 +1,7 @@
 """The whole corpus as JSON Lines, and back: `python -m bot export FILE` / `import FILE`.
 
-One line per document, in the order they were saved: its text, title, source, url, publication date,
-language, hidden flag and times exactly as stored, and two references by content hash (`hash`): the
+One line per document, in the order they were saved: its text, title, source, author, url, publication
+date, language, hidden flag and times exactly as stored, and two references by content hash (`hash`): the
 original it republishes (`duplicate_of`) and its story (`story`: the hash of the story's first document in
 the file). Ids are not exported: they are this database's, and another would give others.
 
@@ -42,6 +42,7 @@ def _line(doc: Document, story: str, duplicate_of: str | None) -> str:
         "text": doc.text,
         "url": doc.url,
         "source_name": doc.source_name,
+        "author": doc.author,
         "published": doc.published.isoformat() if doc.published else None,
         "lang": doc.lang,
         "hidden": doc.hidden,
@@ -99,6 +100,7 @@ class _Entry:
     updated_at: datetime
     duplicate_of: str | None
     story: str | None
+    author: str | None = None  # absent from files exported before authors were kept
 
     @classmethod
     def parse(cls, raw: str) -> _Entry:
@@ -130,6 +132,7 @@ class _Entry:
             updated_at=_time(entry, "updated_at"),
             duplicate_of=_text(entry, "duplicate_of"),
             story=_text(entry, "story"),
+            author=_text(entry, "author"),
         )
 
 
@@ -222,7 +225,11 @@ class CorpusArchive:
             story_id=(first.story_id or first.id) if first else None,
         )
         doc_id = await self.archive.restore(
-            new, hidden=entry.hidden, created_at=entry.created_at, updated_at=entry.updated_at
+            new,
+            hidden=entry.hidden,
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+            author=entry.author,
         )
         if not entry.hidden:
             stats.add(own)

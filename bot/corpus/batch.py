@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-
 from bot.corpus import dedup
-from bot.text.stories import StoryCandidate, assign, fingerprint_of, stories_to_date, story_keys
+from bot.text.stories import StoryCandidate, assign, stories_to_date, story_keys, weigh
 from storage.interfaces import DocumentStore
 from storage.models import Document, NewDocument, StoryQuery
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from bot.corpus.ingest import Analysis, TermStats
 
 # Stories are looked for among documents published this many days around the new one.
@@ -45,13 +45,14 @@ MIN_IDF_DOCS = 50
 PENDING = 1 << 62
 
 
-def fingerprint_for(a: Analysis, stats: TermStats) -> dict[str, float]:
-    f = a.features
-    own = set(f.terms) | set(f.title_terms)
+def fingerprint_for(a: Analysis, stats: TermStats, own: set[str] | None = None) -> dict[str, float]:
+    """`own`: the text's distinct index terms, when the caller has them already."""
+    if own is None:
+        own = set(a.features.terms) | set(a.features.title_terms)
     known = stats.df.get
     # Document frequencies as they will be once this document is in: it counts itself.
-    return fingerprint_of(
-        f,
+    return weigh(
+        a.basis,
         lambda t: known(t, 0) + (t in own),
         # In a young corpus every shared word looks common (df 2 of 3 documents) and IDF would punish exactly
         # the words that tie two reports together; pretend to a modest corpus size.
@@ -147,7 +148,9 @@ async def plan_batch(
         if a.content_hash in planned_by_hash:
             plan.repeated.append(Repeated(pos, a, index=planned_by_hash[a.content_hash]))
             continue
-        fp = fingerprint_for(a, stats)
+        f = a.features
+        own = set(f.terms) | set(f.title_terms)
+        fp = fingerprint_for(a, stats, own)
         p = Planned(pos, a, fp, dedup.from_blob(a.signature), keys=tuple(story_keys(fp, QUERY_KEYS)))
         best = 0.0
         for row in rows:
@@ -168,8 +171,7 @@ async def plan_batch(
         if best < dedup.NEAR_DUPLICATE:
             p.near_id = p.near_index = None
             p.story = 0
-        f = a.features
-        stats.add(set(f.terms) | set(f.title_terms))
+        stats.add(own)
         index = len(plan.planned)
         planned_by_hash[a.content_hash] = index
         for band in enumerate(a.bands):

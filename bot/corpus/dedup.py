@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import re
 import zlib
 from collections.abc import Sequence
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from bot.text.morph import fold
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 NUM_PERM = 64
 BANDS = 16
@@ -19,17 +22,27 @@ ROWS = NUM_PERM // BANDS
 # Estimated Jaccard similarity of term-bigram sets above which a text counts as a republication.
 NEAR_DUPLICATE = 0.6
 
-_MASK32 = np.uint64((1 << 32) - 1)
-_rng = np.random.default_rng(20250924)  # fixed: signatures are stored, so the permutations must never change
-_A = _rng.integers(1, (1 << 32) - 1, size=NUM_PERM, dtype=np.uint64)
-_B = _rng.integers(0, (1 << 32) - 1, size=NUM_PERM, dtype=np.uint64)
-del _rng
-_WS_RE = re.compile(r"\W+")
+
+@functools.cache
+def _permutations() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], np.uint64]:
+    # numpy is imported on the first signature: a bot process that only searches never loads it (16 MB).
+    import numpy as np
+
+    # Fixed: signatures are stored, so the permutations must never change.
+    rng = np.random.default_rng(20250924)
+    a = rng.integers(1, (1 << 32) - 1, size=NUM_PERM, dtype=np.uint64)
+    b = rng.integers(0, (1 << 32) - 1, size=NUM_PERM, dtype=np.uint64)
+    return a, b, np.uint64((1 << 32) - 1)
+
+
+_WORD_RE = re.compile(r"\w+")
 
 
 def content_hash(text: str) -> str:
     """Equal for texts that differ only in case, ё/е, whitespace and punctuation."""
-    canon = _WS_RE.sub(" ", fold(text)).strip()
+    # The words joined by single spaces: what replacing each run of \W by a space and stripping gives (the
+    # stored hashes were made so), without a replacement per run.
+    canon = " ".join(_WORD_RE.findall(fold(text)))
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
@@ -37,9 +50,12 @@ def signature(terms: Sequence[str]) -> npt.NDArray[np.uint32]:
     shingles = {f"{a} {b}" for a, b in itertools.pairwise(terms)} or set(terms) or {""}
     # crc32 is stable across processes (unlike hash()) and several times faster than a cryptographic hash.
     crc = zlib.crc32
+    import numpy as np
+
+    mul, add, mask = _permutations()
     hv = np.array([crc(s.encode()) for s in shingles], dtype=np.uint64)
     # Universal hashing modulo 2^32: cheap and good enough for 64 independent-looking permutations.
-    permuted = (_A[:, None] * hv[None, :] + _B[:, None]) & _MASK32
+    permuted = (mul[:, None] * hv[None, :] + add[:, None]) & mask
     return permuted.min(axis=1).astype(np.uint32)  # type: ignore[no-any-return]
 
 
@@ -57,8 +73,10 @@ def to_blob(sig: npt.NDArray[np.uint32]) -> bytes:
 
 
 def from_blob(blob: bytes) -> npt.NDArray[np.uint32]:
+    import numpy as np
+
     return np.frombuffer(blob, dtype="<u4").astype(np.uint32)
 
 
 def similarity(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> float:
-    return float(np.mean(a == b))
+    return float((a == b).mean())

@@ -164,18 +164,20 @@ class DigestScheduler:
             )
         return report
 
-    async def send_now(self, chat_id: int) -> TickReport | None:
-        """A digest for one chat now, whatever its schedule (which stays as it is). None: no such active
-        subscription."""
+    async def send_now(self, chat_id: int, thread_id: int | None = None) -> TickReport | None:
+        """A digest for one chat (a forum topic of it) now, whatever its schedule (which stays as it is).
+        None: no such active subscription."""
         async with self._lock:
-            sub = await self.subscriptions.get(chat_id)
+            sub = await self.subscriptions.get(chat_id, thread_id)
             if sub is None or not sub.active:
                 return None
             return await self._queue([sub], self.clock.now(), manual=True)
 
-    async def preview(self, chat_id: int) -> tuple[Subscription, DigestContent] | None:
-        """What the chat would get now, without queueing anything or moving its cursor."""
-        sub = await self.subscriptions.get(chat_id)
+    async def preview(
+        self, chat_id: int, thread_id: int | None = None
+    ) -> tuple[Subscription, DigestContent] | None:
+        """What the chat (a forum topic of it) would get now, without queueing anything or moving its cursor."""
+        sub = await self.subscriptions.get(chat_id, thread_id)
         if sub is None:
             return None
         content = await self.builder.build(sub.cursor, sub.filter_query, sub.language, first=is_first(sub))

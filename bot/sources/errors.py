@@ -15,6 +15,7 @@ class FetchReason(StrEnum):
     TOO_MANY_REDIRECTS = "too_many_redirects"
     ROBOTS_DISALLOWED = "robots_disallowed"
     BAD_URL = "bad_url"
+    FORBIDDEN_ADDRESS = "forbidden_address"  # params: address, kind (bot.sources.addresses.AddressKind)
 
 
 class FetchError(Exception):

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import aiohttp
 
+from bot.sources.addresses import AddressPolicy, GuardedResolver
 from bot.sources.decode import decode_document
 from bot.sources.errors import FetchError, FetchReason
 from bot.sources.extract import ArticlePage, extract_article
@@ -54,6 +55,8 @@ class FetchSettings:
     # New items taken from one poll, in feed order (newest first in practice): a first poll of an archive
     # feed with thousands of entries would otherwise spend hours on pages at one request per host.
     max_items_per_poll: int = 200
+    # Private and loopback addresses may be fetched (link-local and cloud metadata ones never are).
+    allow_private: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class FeedFetcher:
         self._gate = HostGate(settings.host_delay_s)
         self._session: aiohttp.ClientSession | None = None
         self._robots = RobotsCache(self._get_robots, settings.user_agent)
+        self._policy = AddressPolicy(settings.allow_private)
+        self._resolver: GuardedResolver | None = None
 
     async def poll(
         self, url: str, validators: Validators, *, known: Callable[[str], Awaitable[bool]] | None = None
@@ -129,6 +134,9 @@ class FeedFetcher:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._resolver is not None:  # the connector closes only a resolver it made itself
+            await self._resolver.close()
+            self._resolver = None
 
     async def _item(self, entry: Entry, outlet: str) -> FeedItem:
         page = await self._article(entry.link) if entry.link and self._settings.fetch_articles else None
@@ -170,11 +178,12 @@ class FeedFetcher:
     async def _get(self, url: str, headers: dict[str, str], max_bytes: int) -> Response:
         s = self._settings
         if self._session is None:
+            self._resolver = GuardedResolver(self._policy)
             self._session = aiohttp.ClientSession(
                 # Only the encodings whose decompressed size the body reader caps as it streams.
                 headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=s.timeout_s),
-                connector=aiohttp.TCPConnector(limit=64, ttl_dns_cache=300),
+                connector=aiohttp.TCPConnector(limit=64, ttl_dns_cache=300, resolver=self._resolver),
             )
         return await fetch(
             self._session,
@@ -184,6 +193,7 @@ class FeedFetcher:
             max_bytes=max_bytes,
             max_redirects=s.max_redirects,
             timeout_s=s.timeout_s,
+            policy=self._policy,
         )
 
     async def _get_robots(self, url: str, max_bytes: int) -> Response:

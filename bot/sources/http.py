@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from multidict import CIMultiDictProxy
 
+from bot.sources.addresses import AddressPolicy, ForbiddenAddress
 from bot.sources.errors import FetchError, FetchReason
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -100,13 +101,17 @@ async def fetch(
     max_bytes: int,
     max_redirects: int,
     timeout_s: float,
+    policy: AddressPolicy | None = None,
 ) -> Response:
     """GET `url`; any status is returned (the caller decides), except that redirects are followed.
 
     Raises FetchError: BAD_URL, TOO_MANY_REDIRECTS, TIMEOUT (per hop, the wait for the host's turn not
-    counted), NETWORK, TOO_LARGE (decompressed bytes past `max_bytes`)."""
+    counted), NETWORK, TOO_LARGE (decompressed bytes past `max_bytes`), FORBIDDEN_ADDRESS (an IP literal
+    `policy` refuses, here; a name resolving only to such addresses, by the session's GuardedResolver)."""
     for _ in range(max_redirects + 1):
         check_url(url)
+        if policy is not None:
+            policy.check_literal(urlsplit(url).hostname or "")
         async with gate.turn(host_key(url)):
             response = await _get_once(session, url, headers, max_bytes, timeout_s)
         location = response.headers.get("Location")
@@ -138,6 +143,10 @@ async def _get_once(
         raise FetchError(FetchReason.TIMEOUT, seconds=timeout_s) from None
     except aiohttp.InvalidURL:
         raise FetchError(FetchReason.BAD_URL) from None
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, ForbiddenAddress):
+            raise exc.os_error.fetch_error() from None
+        raise FetchError(FetchReason.NETWORK, kind=type(exc).__name__) from None
     except (aiohttp.ClientError, OSError, ValueError) as exc:
         raise FetchError(FetchReason.NETWORK, kind=type(exc).__name__) from None
 

@@ -26,9 +26,10 @@ from zoneinfo import ZoneInfo
 from bot.admin.audit import AuditAction, AuditLog
 from bot.clock import Clock
 from bot.corpus.errors import UploadError
-from bot.corpus.ingest import Corpus, IngestResult, Prepared, Status, TextInput
+from bot.corpus.ingest import Analysis, Corpus, IngestResult, Prepared, Status, TextInput, analyse
 from bot.digests.channels import ChannelDirectory, ChannelProblem
 from bot.search import SearchService
+from bot.sources.analysis import WORKER_CHARS, PassAnalysis
 from bot.sources.errors import FetchError
 from bot.sources.feeds import FeedFetcher, FeedItem, Validators
 from bot.sources.filters import Topic, compile_topic
@@ -44,6 +45,10 @@ JITTER = 0.1
 # Sources polled at once in one pass (the fetcher keeps to one request at a time per host anyway).
 CONCURRENT_SOURCES = 8
 MAX_FILTER_CHARS = 300
+# A byline longer than this is not a name (a feed putting a paragraph there): kept cut.
+MAX_AUTHOR_CHARS = 200
+# The "admin" of a post's first version in the bin, put there by its edit (no one's /undo finds it).
+EDITED_BY = 0
 INTERNAL = "internal"  # the reason recorded for a failure that is not a FetchError (the log has it)
 
 _CHANNEL_LINK = re.compile(r"^(?:https?://)?t\.me/([A-Za-z0-9_]{4,})/?$")
@@ -58,6 +63,13 @@ class SourceProblem(StrEnum):
     NEEDS_BOT = "needs_bot"  # channels are checked through Telegram: added in the chat, not the shell
     NOT_POLLED = "not_polled"  # a channel's posts arrive by themselves: there is nothing to poll
     FILTER_TOO_LONG = "filter_too_long"  # params: max
+
+
+class EditOutcome(StrEnum):
+    REPLACED = "replaced"
+    UNCHANGED = "unchanged"  # the same text (a changed caption's formatting, a button)
+    REFUSED = "refused"  # the corpus refuses the new text: the stored version stays
+    IGNORED = "ignored"  # not a stored post of a source channel
 
 
 class SourceError(Exception):
@@ -112,6 +124,7 @@ class Incoming:
     published: datetime | None
     outlet: str
     final: bool = True  # False: the feed's own content stood in for an article page that could not be read
+    author: str | None = None  # the feed's author (dc:creator), else the page's byline; a post's signature
 
 
 def backoff(interval: timedelta, failures: int) -> timedelta:
@@ -158,6 +171,7 @@ class SourceService:
         audit: AuditLog | None = None,
         channels: ChannelDirectory | None = None,
         rng: random.Random | None = None,
+        analysis_worker_chars: int = WORKER_CHARS,
     ) -> None:
         self.store = store
         self.corpus = corpus
@@ -168,6 +182,8 @@ class SourceService:
         self.channels = channels
         self.audit = audit
         self._rng = rng or random.Random()
+        # A poll with a text this long is analysed in a worker process (see bot/sources/analysis.py).
+        self.analysis_worker_chars = analysis_worker_chars
         self._zone = ZoneInfo(settings.timezone)
         # Polls in progress by source: a second request for the same source waits for the first one's report.
         self._polling: dict[int, asyncio.Future[PollReport]] = {}
@@ -282,13 +298,16 @@ class SourceService:
             due = [s for s in await self.store.all() if s.kind is SourceKind.FEED and not s.paused]
         else:
             due = await self.store.due(self.clock.now())
+        if not due:
+            return []
         gate = asyncio.Semaphore(CONCURRENT_SOURCES)
+        async with self._analysis() as analysis:
 
-        async def one(source: Source) -> PollReport | None:
-            async with gate:
-                return await self._poll_safely(source)
+            async def one(source: Source) -> PollReport | None:
+                async with gate:
+                    return await self._poll_safely(source, analysis)
 
-        reports = await asyncio.gather(*(one(s) for s in due))
+            reports = await asyncio.gather(*(one(s) for s in due))
         return [r for r in reports if r is not None]
 
     async def poll_one(self, source_id: int) -> PollReport:
@@ -299,18 +318,22 @@ class SourceService:
         running = self._polling.get(source_id)
         if running is not None:  # a scheduled pass is polling it right now: its result is the answer
             return await asyncio.shield(running)
-        report = await self._poll_safely(source)
+        async with self._analysis() as analysis:
+            report = await self._poll_safely(source, analysis)
         assert report is not None
         return report
 
-    async def _poll_safely(self, source: Source) -> PollReport | None:
+    def _analysis(self) -> PassAnalysis:
+        return PassAnalysis(self.corpus, worker_chars=self.analysis_worker_chars)
+
+    async def _poll_safely(self, source: Source, analysis: PassAnalysis) -> PollReport | None:
         """None when this source is being polled already (by the pass, or an admin's /source poll)."""
         if source.id in self._polling:
             return None
         done: asyncio.Future[PollReport] = asyncio.get_running_loop().create_future()
         self._polling[source.id] = done
         try:
-            report = await self._poll(source)
+            report = await self._poll(source, analysis)
         except Exception as exc:
             # Whatever went wrong stays with this source: recorded, backed off, the others go on.
             log.exception("polling source %d (%s) failed", source.id, source.url)
@@ -344,7 +367,7 @@ class SourceService:
         updated = await self.store.get(source.id) or source
         return PollReport(updated, error=reason, error_params=params)
 
-    async def _poll(self, source: Source) -> PollReport:
+    async def _poll(self, source: Source, analysis: PassAnalysis) -> PollReport:
         async def known(key: str) -> bool:
             return await self.store.seen(source.id, key)
 
@@ -356,8 +379,8 @@ class SourceService:
             return await self._failed(source, exc.reason.value, dict(exc.params))
         topic = await compile_topic(self.search, source.filter_query)
         report = PollReport(source, not_modified=poll.not_modified)
-        for item in poll.items:
-            await self._take(source, _incoming(item), topic, report)
+        items = [_incoming(item) for item in poll.items]
+        await self._take_all(source, items, topic, report, analysis)
         outcome = PollOutcome(
             self.clock.now(),
             self._next_poll(source, 0),
@@ -372,13 +395,26 @@ class SourceService:
             log.info("source %d (%s): %d new", source.id, source.url, len(report.added))
         return report
 
-    async def _take(self, source: Source, item: Incoming, topic: Topic, report: PollReport) -> None:
-        """One item into the corpus (or not), remembered with what became of it."""
-        if await self.store.seen(source.id, item.key):
-            return
-        now = self.clock.now()
+    async def _take_all(
+        self,
+        source: Source,
+        items: Sequence[Incoming],
+        topic: Topic,
+        report: PollReport,
+        analysis: PassAnalysis,
+    ) -> None:
+        """The items into the corpus (or not), in order, each remembered with what became of it. Their
+        analysis runs ahead (in the worker, for a big poll) while the earlier ones are being stored."""
+        fresh = [item for item in items if not await self.store.seen(source.id, item.key)]
+        texts = [self._text_input(source, item) for item in fresh]
+        position = 0
+        async for _, analysed in analysis.analyse(texts):
+            await self._take(source, fresh[position], analysed, topic, report)
+            position += 1
+
+    def _text_input(self, source: Source, item: Incoming) -> TextInput:
         day = item.published.astimezone(self._zone).date().isoformat() if item.published else None
-        text = TextInput(
+        return TextInput(
             text=item.text,
             source=f"source {source.id}",
             title=item.title or None,
@@ -386,16 +422,24 @@ class SourceService:
             date=day,
             source_name=item.outlet or source.title or None,
         )
-        try:
-            prepared = await self.corpus.prepare(text)
-        except UploadError as exc:
+
+    async def _take(
+        self, source: Source, item: Incoming, analysed: Analysis | Exception, topic: Topic, report: PollReport
+    ) -> None:
+        """One analysed item into the corpus (or not), remembered with what became of it."""
+        now = self.clock.now()
+        if isinstance(analysed, UploadError):
             report.refused += 1
-            log.info("source %d: item %s refused (%s)", source.id, item.key, exc.reason.value)
+            log.info("source %d: item %s refused (%s)", source.id, item.key, analysed.reason.value)
             # A feed's summary refused (too short) while its page could not be read is tried again at the
             # next poll: the page may answer then.
             if item.final:
                 await self.store.remember(source.id, item.key, ItemOutcome.REFUSED, None, now)
             return
+        if isinstance(analysed, Exception):  # the analysis itself failed: this poll fails (and is retried)
+            raise analysed
+        # The database half of `Corpus.prepare` (duplicates, republications) for a text analysed elsewhere.
+        prepared = await self.corpus._check(analysed)
         if prepared.published is None:
             # No date in the feed, the page or the text's dateline: news of the day it was found.
             prepared = replace(prepared, published=now.astimezone(self._zone).date())
@@ -412,6 +456,8 @@ class SourceService:
             # In the transaction that stores the document: both are there, or neither.
             for result in saved:
                 await self.store.remember(source.id, item.key, ItemOutcome.ADDED, result.id, now)
+                if item.author and result.id is not None:
+                    await self.store.set_author(result.id, item.author[:MAX_AUTHOR_CHARS])
 
         result = await self.corpus.save(prepared, with_saved=remember)
         if result.status is Status.DUPLICATE:  # lost a race with another save of the same text
@@ -425,26 +471,93 @@ class SourceService:
     # -- channels ----------------------------------------------------------------------------------------
 
     async def channel_post(
-        self, chat_id: int, username: str | None, message_id: int, text: str, date: datetime | None
+        self,
+        chat_id: int,
+        username: str | None,
+        message_id: int,
+        text: str,
+        date: datetime | None,
+        author: str | None = None,
     ) -> PollReport | None:
         """A new post in a channel: taken in when the channel is a source (not paused); None otherwise."""
         source = await self.store.by_chat(chat_id)
         if source is None or source.paused or not text.strip():
             return None
         url = post_url(chat_id, username, message_id)
-        item = Incoming(url, url, None, text, date, source.title or (f"@{username}" if username else ""))
+        outlet = source.title or (f"@{username}" if username else "")
+        item = Incoming(url, url, None, text, date, outlet, author=author)
         topic = await compile_topic(self.search, source.filter_query)
         report = PollReport(source)
-        await self._take(source, item, topic, report)
+        # One post (4096 characters at most) is analysed in place: the worker would cost more than it saves.
+        async with self._analysis() as analysis:
+            await self._take_all(source, [item], topic, report, analysis)
         now = self.clock.now()
         await self.store.record_poll(source.id, PollOutcome(now, now, added=len(report.added)))
         report.source = await self.store.get(source.id) or source
         return report
 
+    async def channel_edit(
+        self,
+        chat_id: int,
+        username: str | None,
+        message_id: int,
+        text: str,
+        date: datetime | None,
+        author: str | None = None,
+    ) -> EditOutcome:
+        """An edited post of a source channel: its stored text is replaced by the new one.
+
+        The new version is stored as a new document (its index, fingerprints and story computed as for any
+        text) in the transaction that moves the first one to the bin, so the post is in the corpus once, in
+        its story (the first version is its near-duplicate when the edit is small). The filter decided when
+        the post arrived, as for feed items; a post that was not stored (left out, refused, from before the
+        channel was a source), deleted or hidden by an admin is left as it is, as is an edit the corpus
+        refuses (too short now): the stored version stays."""
+        source = await self.store.by_chat(chat_id)
+        if source is None or source.paused or not text.strip():
+            return EditOutcome.IGNORED
+        url = post_url(chat_id, username, message_id)
+        old_id = await self.store.stored_as(source.id, url)
+        old = await self.corpus.repo.get(old_id) if old_id is not None else None
+        if old is None or old.hidden:
+            return EditOutcome.IGNORED
+        outlet = source.title or (f"@{username}" if username else "")
+        # A signature is on every version of a signed post; kept from the first when the edit has none.
+        item = Incoming(url, url, None, text, date, outlet, author=author or old.author)
+        c = self.corpus
+        try:
+            analysed = analyse(self._text_input(source, item), c.morph, c.min_chars, c.max_chars)
+        except UploadError as exc:
+            log.info("source %d: the edit of %s refused (%s)", source.id, url, exc.reason.value)
+            return EditOutcome.REFUSED
+        if analysed.content_hash == old.content_hash:
+            return EditOutcome.UNCHANGED
+        prepared = await c._check(analysed)
+        if prepared.duplicate is not None:  # the edited post now says what another stored text says
+            return EditOutcome.REFUSED
+        if prepared.published is None:
+            prepared = replace(prepared, published=old.published)
+
+        async def replace_first(saved: Sequence[IngestResult]) -> None:
+            for result in saved:
+                assert result.id is not None
+                await c.repo.move_to_bin(old.id, EDITED_BY)
+                await self.store.relink(source.id, url, result.id)
+                if item.author:
+                    await self.store.set_author(result.id, item.author[:MAX_AUTHOR_CHARS])
+
+        result = await c.save(prepared, with_saved=replace_first)
+        if result.status is Status.DUPLICATE:  # the same text was stored meanwhile
+            return EditOutcome.REFUSED
+        log.info("source %d: post %s edited, #%s replaced by #%s", source.id, url, old.id, result.id)
+        return EditOutcome.REPLACED
+
 
 def _incoming(item: FeedItem) -> Incoming:
     final = item.full_text or not item.url
-    return Incoming(item.key, item.url, item.title, item.text, item.published, item.outlet, final)
+    return Incoming(
+        item.key, item.url, item.title, item.text, item.published, item.outlet, final, author=item.author
+    )
 
 
 def _passes(topic: Topic, prepared: Prepared) -> bool:

@@ -236,22 +236,24 @@ def _starting(word: str, term: str | None) -> tuple[_Pattern, ...]:
 def find(words: Sequence[str], terms: Sequence[str] | None = None) -> list[tuple[int, int, str]]:
     """(start, end, concept) of the lexicon's phrases in a token sequence: the longest at each position,
     never overlapping. `words` as `iter_tokens` yields them; `terms`, if given, their index terms."""
+    n = len(words)
+    # `_starting` finds the patterns by their first token (most tokens start none): only those positions,
+    # and only the rest of each pattern, need checking.
+    starts = map(_starting, words, terms if terms is not None else [None] * n)
     spans: list[tuple[int, int, str]] = []
-    i, n = 0, len(words)
-    while i < n:
-        term = terms[i] if terms is not None else None
-        # `_starting` found the patterns by their first token: only the rest needs checking.
-        for p in _starting(words[i], term):
+    free = 0  # phrases never overlap: the first position after the last one found
+    for i, found in enumerate(starts):
+        if not found or i < free:
+            continue
+        for p in found:
             end = i + len(p.tokens)
             if end <= n and all(
                 _token_matches(tok, words[j], terms[j] if terms is not None else None)
                 for j, tok in zip(range(i + 1, end), p.tokens[1:], strict=True)
             ):
                 spans.append((i, end, p.concept))
-                i = end
+                free = end
                 break
-        else:
-            i += 1
     return spans
 
 

@@ -136,6 +136,23 @@ def name_key(word: str) -> str:
     return NAME_PREFIX + w[:_NAME_KEY_LEN] if len(w) >= 3 else ""
 
 
+# One weighed key of a document (see `Basis`): (key, base weight, multipliers applied after the IDF in this
+# order, and where its IDF comes from, as places in `Basis.terms`: the least IDF of single terms and of
+# phrases, a phrase counting its largest; None for a date key).
+Entry = tuple[str, float, tuple[float, ...], tuple[int, ...] | None, tuple[tuple[int, ...], ...]]
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Everything of a document's fingerprint that needs no corpus statistics (`basis`): computed where the
+    text is analysed (in a worker process for bulk ingests), so that weighing it by IDF (`weigh`), which must
+    see the texts before it, is all that is left to do in order."""
+
+    terms: tuple[str, ...]  # each term whose document frequency weighs a key, once
+    scripts: tuple[str, ...]  # the language of each by its letters (see `_script`)
+    entries: tuple[Entry, ...]
+
+
 def fingerprint(
     terms: Sequence[str],
     title_terms: Sequence[str],
@@ -157,30 +174,29 @@ def fingerprint(
     the terms of its first sentences, `concept_terms` the words behind the concept keys among `terms`,
     `background` the terms and date keys said where the text recalls earlier events, one per occurrence.
     """
+    b = basis(
+        terms,
+        title_terms,
+        names=names,
+        dates=dates,
+        lead_terms=lead_terms,
+        concept_terms=concept_terms,
+        background=background,
+    )
+    return weigh(b, df, n_docs, k)
 
-    # A word is rare or common among the texts of its own language: in a mostly Russian corpus every Kazakh
-    # word looks rare, and two Kazakh texts on different events would meet on «мемлекет» and «қала». Each
-    # language's number of texts is read off its commonest words, which every text of it has.
-    n_lang = {
-        lang: min(n_docs, max(_MIN_LANGUAGE_DOCS, *(df(w) for w in probes)))
-        for lang, probes in _LANGUAGE_PROBES.items()
-    }
 
-    known: dict[str, float] = {}  # a word of several phrases and names is weighed once
-
-    def idf(term: str) -> float:
-        value = known.get(term)
-        if value is not None:
-            return value
-        d = df(term)
-        n = n_lang.get(_script(term), n_docs)
-        value = max(math.log((n + 1) / (d + 1)), 0.0) + _IDF_FLOOR
-        # A word no other document has cannot link this one to anything yet; at full weight such words
-        # (typos, rare words, a paraphrase of one outlet) crowd the shared ones out of the top k.
-        value = value * _HAPAX_FACTOR if d <= 1 else value
-        known[term] = value
-        return value
-
+def basis(
+    terms: Sequence[str],
+    title_terms: Sequence[str],
+    *,
+    names: Sequence[tuple[str, str]] = (),
+    dates: Sequence[str] = (),
+    lead_terms: Sequence[str] = (),
+    concept_terms: Sequence[tuple[str, str]] = (),
+    background: Sequence[str] = (),
+) -> Basis:
+    """The statistics-free part of `fingerprint` (same arguments): each key's weight but for its IDF."""
     # The corpus counts words, not concepts: a concept is at least as common as the most common of its
     # phrases here and of its one-word forms (the Russian lemma, in a mostly Russian corpus); a phrase is at
     # most as common as its rarest word.
@@ -188,9 +204,21 @@ def fingerprint(
     for key, phrase in concept_terms:
         concept_phrases[key].add(phrase)
 
-    def concept_idf(key: str) -> float:
-        phrases = concept_phrases[key] | _concept_words(key[len(CONCEPT_PREFIX) :])
-        return min((max(map(idf, p.split())) for p in phrases if p.strip()), default=idf(key))
+    places: dict[str, int] = {}
+    place = places.setdefault  # place(term, len(places)): where its IDF is, the first time it is met
+
+    def concept_groups(key: str) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
+        singles, multis = _concept_phrases(key[len(CONCEPT_PREFIX) :])
+        own = [p.split() for p in concept_phrases[key]]
+        if own:
+            singles = singles | {p[0] for p in own if len(p) == 1}
+            multis = multis | {tuple(p) for p in own if len(p) > 1}
+        if not singles and not multis:
+            return (place(key, len(places)),), ()
+        return (
+            tuple(place(w, len(places)) for w in singles),
+            tuple(tuple(place(w, len(places)) for w in p) for p in multis),
+        )
 
     title_set = set(title_terms)
     lead_set = set(lead_terms)
@@ -210,25 +238,28 @@ def fingerprint(
     occurrences = term_counts + Counter(title_terms)
     keyed = {t for t, word in names if name_key(word)}
     name_only = {t for t, c in name_tf.items() if c >= occurrences[t] and t in keyed}
-    weights: dict[str, float] = {}
+    entries: list[Entry] = []
     for t, tf in counts.items():
         if t in name_only:
             continue
-        w = _tf_weight(tf) * (concept_idf(t) if t.startswith(CONCEPT_PREFIX) else idf(t))
+        mults: list[float] = []
         if t.isdigit():
-            w *= _SMALL_NUMBER_BOOST if len(t) == 1 else 1.0 if _YEAR_RE.match(t) else _NUMBER_BOOST
+            mults.append(_SMALL_NUMBER_BOOST if len(t) == 1 else 1.0 if _YEAR_RE.match(t) else _NUMBER_BOOST)
         if t in name_tf:
-            w *= _NAME_BOOST
+            mults.append(_NAME_BOOST)
         if t in title_set:
-            w *= _TITLE_BOOST
+            mults.append(_TITLE_BOOST)
         if t in lead_set:
-            w *= _LEAD_BOOST
-        weights[t] = w
+            mults.append(_LEAD_BOOST)
+        singles, multis = (
+            concept_groups(t) if t.startswith(CONCEPT_PREFIX) else ((place(t, len(places)),), ())
+        )
+        entries.append((t, _tf_weight(tf), tuple(mults), singles, multis))
 
     # Name keys inherit the rarity of the terms they come from; an English term is rare in a mostly
     # Russian corpus, so its Cyrillic spelling's frequency counts too (alatau is as common as алатау).
     name_counts: Counter[str] = Counter()
-    name_idf: dict[str, float] = {}
+    name_terms: dict[str, dict[str, None]] = defaultdict(dict)
     name_extra: dict[str, float] = {}
     for t, word in names:
         # The written word, not the stem, gives the key: stems of Kazakh names can lose a syllable (Ақорда).
@@ -238,21 +269,57 @@ def fingerprint(
         name_counts[key] += 1
         extra = (_TITLE_BOOST if t in title_set else 1.0) * (_LEAD_BOOST if t in lead_set else 1.0)
         name_extra[key] = max(name_extra.get(key, 1.0), extra)
-        value = min(idf(t), idf(to_cyrillic(t))) if is_latin(t) else idf(t)
-        name_idf[key] = min(name_idf.get(key, value), value)
+        name_terms[key][t] = None
+        if is_latin(t):
+            name_terms[key][to_cyrillic(t)] = None
     for key, tf in name_counts.items():
-        weights[key] = (1.0 + math.log(tf)) * name_idf[key] * _NAME_BOOST * name_extra.get(key, 1.0)
+        singles = tuple(place(t, len(places)) for t in name_terms[key])
+        entries.append((key, 1.0 + math.log(tf), (_NAME_BOOST, name_extra.get(key, 1.0)), singles, ()))
 
-    date_idf = _DATE_IDF_SHARE * math.log(n_docs + 2) + _IDF_FLOOR
     for key, n in Counter(dates).items():
-        tf = n - recalled[key] * (1.0 - _BACKGROUND_WEIGHT)
-        weights[key] = _tf_weight(tf) * date_idf
+        entries.append((key, _tf_weight(n - recalled[key] * (1.0 - _BACKGROUND_WEIGHT)), (), None, ()))
+    return Basis(tuple(places), tuple(map(_script, places)), tuple(entries))
 
-    top = sorted(((key, w) for key, w in weights.items() if w > 0), key=lambda kv: (-kv[1], kv[0]))[:k]
-    norm = math.sqrt(sum(w * w for _, w in top))
+
+def weigh(b: Basis, df: Callable[[str], int], n_docs: int, k: int = 40) -> dict[str, float]:
+    """The fingerprint of a document of `basis` `b`, given the corpus statistics (see `fingerprint`)."""
+    # A word is rare or common among the texts of its own language: in a mostly Russian corpus every Kazakh
+    # word looks rare, and two Kazakh texts on different events would meet on «мемлекет» and «қала». Each
+    # language's number of texts is read off its commonest words, which every text of it has.
+    n_lang = {
+        lang: min(n_docs, max(_MIN_LANGUAGE_DOCS, *(df(w) for w in probes)))
+        for lang, probes in _LANGUAGE_PROBES.items()
+    }
+    log = math.log
+    idfs: list[float] = []
+    for term, script in zip(b.terms, b.scripts, strict=True):
+        d = df(term)
+        n = n_lang.get(script, n_docs)
+        value = max(log((n + 1) / (d + 1)), 0.0) + _IDF_FLOOR
+        # A word no other document has cannot link this one to anything yet; at full weight such words
+        # (typos, rare words, a paraphrase of one outlet) crowd the shared ones out of the top k.
+        idfs.append(value * _HAPAX_FACTOR if d <= 1 else value)
+
+    date_idf = _DATE_IDF_SHARE * log(n_docs + 2) + _IDF_FLOOR
+    weights: list[tuple[float, str]] = []  # (-weight, key): sorted strongest first, ties by key
+    for key, base, mults, singles, multis in b.entries:
+        if singles is None:
+            value = date_idf
+        elif len(singles) == 1 and not multis:
+            value = idfs[singles[0]]
+        else:
+            value = min([idfs[i] for i in singles] + [max([idfs[i] for i in g]) for g in multis])
+        w = base * value
+        for m in mults:
+            w *= m
+        if w > 0:
+            weights.append((-w, key))
+
+    top = sorted(weights)[:k]
+    norm = math.sqrt(sum(w * w for w, _ in top))
     if not norm:
         return {}
-    return {key: round(w / norm, 6) for key, w in top}
+    return {key: round(-w / norm, 6) for w, key in top}
 
 
 @lru_cache(maxsize=1024)
@@ -260,14 +327,23 @@ def _concept_words(concept: str) -> frozenset[str]:
     return frozenset(lexicon.concept_words(concept))
 
 
+@lru_cache(maxsize=1024)
+def _concept_phrases(concept: str) -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
+    """The concept's one-word forms, and its phrases as their words."""
+    split = [p.split() for p in _concept_words(concept)]
+    return frozenset(p[0] for p in split if len(p) == 1), frozenset(tuple(p) for p in split if len(p) > 1)
+
+
 def fingerprint_of(f: DocFeatures, df: Callable[[str], int], n_docs: int, k: int = 40) -> dict[str, float]:
     """`fingerprint` of a document's features (see there for `df` and `n_docs`)."""
-    return fingerprint(
+    return weigh(basis_of(f), df, n_docs, k)
+
+
+def basis_of(f: DocFeatures) -> Basis:
+    """`basis` of a document's features."""
+    return basis(
         f.story_terms,
         f.story_title_terms,
-        df,
-        n_docs,
-        k,
         names=f.names,
         dates=f.dates,
         lead_terms=f.lead_terms,

@@ -5,9 +5,11 @@ the passages where it only recalls earlier events.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
 from bot.text import lexicon
 from bot.text.morph import Morphology, iter_tokens
@@ -76,11 +78,12 @@ def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
             first_token.add(idx)
             k += 1
     inner = {terms[i] for i, t in enumerate(tokens) if t[3] and i not in first_token and not _month(t[2])}
-    story_terms, body_concepts, in_lexicon = _with_concepts([t[2] for t in tokens], terms)
+    words = [t[2] for t in tokens]
+    story_terms, body_concepts, in_lexicon = _with_concepts(words, terms)
     story_title_terms, title_concepts, title_in_lexicon = _with_concepts(
         [t[2] for t in title_tokens], title_terms
     )
-    dates = _date_keys([tok for _, _, tok, _ in tokens])
+    dates = _date_keys(words)
     background = _background(text, sents)
     bg_tokens = (
         {i for i, t in enumerate(tokens) if any(a <= t[0] < b for a, b in background)}
@@ -101,7 +104,8 @@ def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
         and i not in title_in_lexicon
         and (title_terms[i] in inner or (not title_case and i > 0 and not _month(t[2])))
     ]
-    lead = [terms[i] for i, t in enumerate(tokens) if t[0] < lead_end]
+    # Tokens come in text order: the lead is the ones before its end.
+    lead = terms[: bisect_left(tokens, lead_end, key=itemgetter(0))]
     lead += [key for start, key, _ in body_concepts if tokens[start][0] < lead_end]
 
     return DocFeatures(
@@ -113,7 +117,7 @@ def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
         words=tuple(sorted({w for _, _, w, _ in (*tokens, *title_tokens) if len(w) >= 3 and w.isalpha()})),
         story_terms=tuple(t for _, t in story_terms),
         story_title_terms=tuple(t for _, t in story_title_terms),
-        background=tuple(t for i, t in (*story_terms, *dates) if i in bg_tokens),
+        background=tuple(t for i, t in (*story_terms, *dates) if i in bg_tokens) if bg_tokens else (),
         concept_terms=tuple(sorted({(k, " ".join(ts)) for _, k, ts in (*body_concepts, *title_concepts)})),
     )
 

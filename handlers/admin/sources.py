@@ -31,6 +31,7 @@ def make_router() -> Router:
     refusals.message.register(refuse, command("sources", "source"))
     posts = Router(name=f"{__name__}.posts")
     posts.channel_post.register(channel_post)
+    posts.edited_channel_post.register(channel_edit)
     router.include_routers(admins, refusals, posts)
     return router
 
@@ -79,7 +80,19 @@ async def source_command(
 
 
 async def channel_post(message: Message, sources: SourceService) -> None:
-    """A new post in a channel where the bot is an admin: taken in when the channel is a source. Edits
-    (edited_channel_post) are not followed: the first version stays."""
+    """A new post in a channel where the bot is an admin: taken in when the channel is a source."""
     text = message.text or message.caption or ""
-    await sources.channel_post(message.chat.id, message.chat.username, message.message_id, text, message.date)
+    chat = message.chat
+    # A post's signature (channels that sign posts) is its author.
+    await sources.channel_post(
+        chat.id, chat.username, message.message_id, text, message.date, message.author_signature
+    )
+
+
+async def channel_edit(message: Message, sources: SourceService) -> None:
+    """An edited post of a source channel: its stored text is replaced (SourceService.channel_edit)."""
+    text = message.text or message.caption or ""
+    chat = message.chat
+    await sources.channel_edit(
+        chat.id, chat.username, message.message_id, text, message.date, message.author_signature
+    )

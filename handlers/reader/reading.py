@@ -24,10 +24,11 @@ MAX_TEXT_MESSAGES = 3
 def make_router() -> Router:
     """Reading, with the catch-all that takes any other private text as a search: include it last."""
     router = Router(name=__name__)
+    # The search first: most messages are one, and no command is plain text.
+    router.message.register(plain_text_search, PlainText(), PrivateChat())
     router.message.register(search_command, command("search"))
     router.message.register(latest_command, command("latest"))
     router.message.register(summary_command, command("summary"))
-    router.message.register(plain_text_search, PlainText(), PrivateChat())
     router.callback_query.register(list_page, ListPage.filter())
     router.callback_query.register(open_document, OpenDoc.filter())
     router.callback_query.register(full_text, FullText.filter())

@@ -162,16 +162,23 @@ async def digest_command(
         text, markup = views.unknown_screen(await digest_ledger.unknown())
         await message.answer(text, reply_markup=markup)
         return
-    if action not in ("preview", "send") or (action == "send" and len(parts) < 2):
+    # Inside a forum topic, without a target: that topic's subscription (each topic has its own).
+    topic = _topic_of(message) if len(parts) < 2 else None
+    if action not in ("preview", "send") or (action == "send" and len(parts) < 2 and topic is None):
         await message.answer(views.digest_help())
         return
-    chat_id = await _resolve(parts[1], subscriptions) if len(parts) > 1 else message.from_user.id
-    who = html.quote(parts[1] if len(parts) > 1 else _("you"))
+    if len(parts) > 1:
+        chat_id = await _resolve(parts[1], subscriptions)
+        who = html.quote(parts[1])
+    elif topic is not None:
+        chat_id, who = message.chat.id, _("this topic")
+    else:
+        chat_id, who = message.from_user.id, _("you")
     if chat_id is None:
         await message.answer(_("I don't know {name}. /channel list shows the channels.").format(name=who))
         return
     if action == "preview":
-        found = await digest_scheduler.preview(chat_id)
+        found = await digest_scheduler.preview(chat_id, topic)
         if found is None:
             await message.answer(_("{name} has no subscription.").format(name=who))
         elif found[1].empty:
@@ -182,14 +189,21 @@ async def digest_command(
                 preview_text(found[1], who, me.username or "bot"), disable_web_page_preview=True
             )
         return
-    before = await subscriptions.get_active(Place(chat_id))
-    report = await digest_scheduler.send_now(chat_id)
+    before = await subscriptions.get_active(Place(chat_id, topic))
+    report = await digest_scheduler.send_now(chat_id, topic)
     if report is None or before is None:
         await message.answer(_("{name} has no active subscription.").format(name=who))
     elif report.queued:
         await message.answer(_("📤 The digest for {name} is on its way.").format(name=who))
     else:
         await message.answer(views.nothing_to_send(before, who, sent=True))
+
+
+def _topic_of(message: Message) -> int | None:
+    """The forum topic the message was sent in (None: not in a topic of a forum group)."""
+    if message.chat.is_forum and message.is_topic_message and message.message_thread_id:
+        return message.message_thread_id
+    return None
 
 
 async def resend_unknown(query: CallbackQuery, digest_ledger: DeliveryLedger) -> None:

@@ -28,7 +28,7 @@ from handlers.callbacks import (
     SubZone,
     TopicAction,
 )
-from handlers.filters import PrivateChat, command
+from handlers.filters import MaybeCommand, PrivateChat, command
 from handlers.subscriptions import keyboards as kb
 from handlers.subscriptions import views
 from handlers.subscriptions.states import Step, SubscriptionInput
@@ -47,6 +47,8 @@ _SETTING = {
 def make_router() -> Router:
     router = Router(name=__name__)
     cb, msg = router.callback_query, router.message
+    # Every message handler here takes a command: a search skips them all at once.
+    msg.filter(MaybeCommand())
     msg.register(admins_only, command("channel", "digest"))
     msg.register(subscribe_command, command("subscribe"), PrivateChat())
     msg.register(subscribe_topic, command("subscribe"), InForumTopic())

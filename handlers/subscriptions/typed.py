@@ -40,6 +40,8 @@ def make_router() -> Router:
     # The state first (most messages are in none); StateFilter, not the bare State, which aiogram would run
     # in a worker thread as a synchronous filter. Not only in private chats: a forum topic's digest is set up
     # in the group (the state belongs to that person in that chat).
+    # Every handler here is for one of these states: a message in none skips them all at once.
+    router.message.filter(StateFilter(*_TYPED_STATES))
     router.message.register(cancel_typed, StateFilter(*_TYPED_STATES), command("cancel"))
     router.message.register(typed_time, StateFilter(SubscriptionInput.time), PlainText())
     router.message.register(typed_zone, StateFilter(SubscriptionInput.zone), PlainText())

@@ -281,6 +281,7 @@ def digest_help() -> str:
         [
             _("/digest preview @channel — what a channel (or a chat id; none: you) would get now"),
             _("/digest send @channel — send its digest now"),
+            _("/digest preview, /digest send inside a topic of a forum group — that topic's digest"),
             _("/digest unknown — chats that may have missed a digest, and a resend to them"),
         ]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 
@@ -23,6 +24,12 @@ TITLE_CHARS = 150
 def fmt_date(value: date | None, locale: str) -> str:
     if value is None:
         return _("no date")
+    return _long_date(value, locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _long_date(value: date, locale: str) -> str:
+    # Babel parses the locale and the pattern on every call: a search reply shows five dates.
     return format_date(value, format="d MMMM y", locale=locale)
 
 
@@ -106,7 +113,10 @@ def document_list(title: str, items: Sequence[DocumentSummary], first: int, loca
 
 
 def card(doc: Document, summary: Sequence[str], story_size: int, locale: str) -> str:
-    parts = [html.bold(html.quote(doc.title)), source_line(doc, locale)]
+    line = source_line(doc, locale)
+    if doc.author:
+        line += " · " + _("by {author}").format(author=html.quote(short(doc.author, 80)))
+    parts = [html.bold(html.quote(doc.title)), line]
     if summary:
         parts.append(html.italic(html.quote(" ".join(summary))))
     if story_size > 1:

@@ -28,16 +28,23 @@ class ArchiveRepository:
         return [to_document(r) for r in rows]
 
     async def restore(
-        self, doc: NewDocument, *, hidden: bool, created_at: datetime, updated_at: datetime
+        self,
+        doc: NewDocument,
+        *,
+        hidden: bool,
+        created_at: datetime,
+        updated_at: datetime,
+        author: str | None = None,
     ) -> int:
         async with self.db.transaction():
             doc_id = await self.documents.add(doc)
             if hidden:
                 await self.documents.set_hidden(doc_id, True, "", "")
             await self.db.execute(
-                "UPDATE documents SET created_at = $1, updated_at = $2 WHERE id = $3",
+                "UPDATE documents SET created_at = $1, updated_at = $2, author = $3 WHERE id = $4",
                 _aware(created_at),
                 _aware(updated_at),
+                author,
                 doc_id,
             )
         return doc_id

@@ -604,6 +604,8 @@ class DocumentRepository(Search):
                 )
             if doc["story_id"] in (None, doc_id):
                 await self.db.execute("UPDATE documents SET story_id = $1 WHERE id = $1", new_id)
+            if doc.get("author"):
+                await self.db.execute("UPDATE documents SET author = $1 WHERE id = $2", doc["author"], new_id)
             if payload["fts"] is not None:
                 await self._index(new_id, *payload["fts"])
             if payload["features"] is not None:
@@ -675,6 +677,7 @@ def _to_json(doc: Document) -> dict[str, object]:
         "hidden": doc.hidden,
         "created_at": doc.created_at.isoformat(),
         "updated_at": doc.updated_at.isoformat(),
+        "author": doc.author,
     }
 
 
@@ -693,6 +696,7 @@ def _from_json(doc: dict[str, Any]) -> Document:
         hidden=bool(doc["hidden"]),
         created_at=datetime.fromisoformat(doc["created_at"]),
         updated_at=datetime.fromisoformat(doc["updated_at"]),
+        author=doc.get("author"),
     )
 
 

@@ -11,10 +11,16 @@ Ranking is FTS5's bm25(title 4.0, body 1.0), computed from the per-document weig
 (`postings`), the document frequencies (`doc_terms`) and the totals (`index_totals`). A phrase of
 several terms counts as often as its rarest term occurs in a matching document (FTS5 counts the
 phrase's instances; positions would be needed for that, and phrases are rare in queries).
+
+A GIN index of positions cannot tell whether two words are adjacent: `tsv @@ 'a' <-> 'b'` unpacks the
+tsvector of every document holding both words. So the index also holds each document's bigrams (pairs of
+adjacent terms, `doc_bigrams(tsv)`, derived from the same positions): a phrase of two terms is one key of
+it, and a longer one the documents holding all of its bigrams, confirmed by its tsvector.
 """
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from dataclasses import dataclass
 
@@ -106,6 +112,16 @@ class Phrase:
             parts[-1] += ":*"
         return parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")"
 
+    def bigrams(self) -> list[str]:
+        """The pairs of adjacent terms the phrase needs, as `doc_bigrams` writes them (not the prefix)."""
+        exact = self.tokens[:-1] if self.prefix else self.tokens
+        return list(dict.fromkeys(bigram(a, b) for a, b in itertools.pairwise(exact)))
+
+
+def bigram(first: str, second: str) -> str:
+    # A token never holds a space (only letters, digits and private-use characters): the pair is unambiguous.
+    return f"{first} {second}"
+
 
 def _phrases(alt: Alternatives) -> list[Phrase]:
     out = []
@@ -120,6 +136,11 @@ def _phrases(alt: Alternatives) -> list[Phrase]:
 class Compiled:
     tsquery: str
     phrases: tuple[Phrase, ...]  # every phrase of the expression, in order (FTS5 scores them all)
+    # The same expression as a structure: the required clauses (each ORs its phrases), joined by AND (or
+    # by OR, `any_of`), and the phrases none of which a match may have.
+    clauses: tuple[tuple[Phrase, ...], ...] = ()
+    any_of: bool = False
+    excluded: tuple[Phrase, ...] = ()
 
 
 def compile_query(query: TermQuery) -> Compiled | None:
@@ -128,6 +149,7 @@ def compile_query(query: TermQuery) -> Compiled | None:
         raise ValueError("a query needs at least one required clause")
     clauses: list[str] = []
     phrases: list[Phrase] = []
+    structure: list[tuple[Phrase, ...]] = []
     for alt in query.required:
         found = _phrases(alt)
         if not found:
@@ -135,6 +157,7 @@ def compile_query(query: TermQuery) -> Compiled | None:
                 continue
             return None
         phrases += found
+        structure.append(tuple(found))
         clauses.append("(" + " | ".join(p.tsquery() for p in found) + ")")
     if not clauses:
         return None
@@ -143,4 +166,4 @@ def compile_query(query: TermQuery) -> Compiled | None:
     if excluded:
         phrases += excluded
         expr += " & !(" + " | ".join(p.tsquery() for p in excluded) + ")"
-    return Compiled(expr, tuple(phrases))
+    return Compiled(expr, tuple(phrases), tuple(structure), query.any_of, tuple(excluded))

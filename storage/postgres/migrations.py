@@ -289,4 +289,23 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX doc_index_length ON doc_index (doc_id) INCLUDE (length);
     """,
+    # phrases (PostgreSQL only): the GIN index of `tsv` knows which words a document has, not where, so a
+    # phrase unpacked the tsvector of every document holding its words. This one holds each document's
+    # pairs of adjacent terms ('a b', from the positions of `tsv`, so exactly what `'a' <-> 'b'` matches):
+    # a phrase of two terms is one key. Computed from `tsv` on every write of `doc_index`, so no writer has
+    # to know of it; the high COST tells the planner never to compute it row by row in a search.
+    """
+    CREATE FUNCTION doc_bigrams(tsvector) RETURNS text[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 10000 AS $$
+        SELECT coalesce(array_agg(DISTINCT a.lexeme || ' ' || b.lexeme), '{}')
+        FROM (SELECT lexeme, unnest(positions) AS p FROM unnest($1)) AS a
+        JOIN (SELECT lexeme, unnest(positions) AS p FROM unnest($1)) AS b ON b.p = a.p + 1
+    $$;
+    CREATE INDEX doc_index_bigrams ON doc_index USING GIN (doc_bigrams(tsv));
+    """,
+    # the author of a text, as its source gave it (a feed's author or dc:creator, an article's byline);
+    # NULL for uploads and for texts stored before (SQLite's 13).
+    """
+    ALTER TABLE documents ADD COLUMN author text;
+    """,
 ]

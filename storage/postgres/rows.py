@@ -10,7 +10,7 @@ from storage.models import Document
 
 COLUMNS = (
     "id, title, text, url, source_name, published, lang, content_hash, duplicate_of, story_id, hidden, "
-    "created_at, updated_at"
+    "created_at, updated_at, author"
 )
 
 
@@ -34,6 +34,7 @@ def to_document(row: asyncpg.Record) -> Document:
         hidden=row["hidden"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        author=row.get("author"),  # a search's own column list may leave it out
     )
 
 

@@ -8,39 +8,40 @@ from collections.abc import Sequence
 from storage.documents import BY_DATE_WINDOW
 from storage.models import Document, Ranking, TermQuery
 from storage.postgres.db import PostgresDatabase
-from storage.postgres.fulltext import K1, B, Compiled, Phrase, compile_query, tokens
+from storage.postgres.fulltext import K1, Compiled, Phrase, compile_query
 from storage.postgres.rows import to_document
+from storage.postgres.search_sql import (
+    Params,
+    bm25_norm,
+    is_dense,
+    match_bound,
+    match_sql,
+    matches_sql,
+    newest_sql,
+    phrase_sql,
+    single_terms,
+)
+
+# Ranking a bounded set of matches reads each one's term frequencies by key; more matches than this are
+# ranked from their terms' whole postings (one pass, hashed) instead.
+_PROBED = 1000
 
 _DOC_COLUMNS = (
     "d.id, d.title, d.text, d.url, d.source_name, d.published, d.lang, d.content_hash, d.duplicate_of, "
-    "d.story_id, d.hidden, d.created_at, d.updated_at"
+    "d.story_id, d.hidden, d.created_at, d.updated_at, d.author"
 )
-
-
-class _Params:
-    """Numbered parameters of one statement ($1 is the tsquery)."""
-
-    def __init__(self, *first: object) -> None:
-        self.values: list[object] = list(first)
-
-    def add(self, value: object) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
 
 
 class Search:
     db: PostgresDatabase
 
-    async def _statistics(self, phrases: Sequence[Phrase]) -> tuple[list[float], float, list[list[str]]]:
-        idf, avgdl, expanded, _ = await self._frequencies(phrases)
-        return idf, avgdl, expanded
-
     async def _frequencies(
         self, phrases: Sequence[Phrase]
-    ) -> tuple[list[float], float, list[list[str]], list[int]]:
+    ) -> tuple[list[float], float, list[list[str]], list[int], int]:
         """BM25's IDF of each phrase (FTS5's formula, floored at 1e-6), the average document length, the
-        terms each prefix stands for, and how many documents hold each phrase (one query)."""
-        params = _Params()
+        terms each prefix stands for, how many documents hold each phrase, and how many are indexed (one
+        query)."""
+        params = Params()
         columns = []
         for phrase in phrases:
             if len(phrase.tokens) == 1 and not phrase.prefix:
@@ -48,8 +49,11 @@ class Search:
                     f"(SELECT coalesce(max(docs), 0) FROM doc_terms WHERE term = {params.add(phrase.tokens[0])})"
                 )
             else:
+                # Counted up to just over half of the documents: from there on BM25's IDF is its floor. The
+                # matches are found through the indexes first (OFFSET 0), never by computing bigrams.
                 columns.append(
-                    f"(SELECT count(*) FROM doc_index WHERE tsv @@ {params.add(phrase.tsquery())}::text::tsquery)"
+                    f"(SELECT count(*) FROM (SELECT doc_id FROM (SELECT doc_id FROM doc_index WHERE "
+                    f"{phrase_sql(phrase, params)} OFFSET 0) AS a LIMIT (SELECT docs / 2 + 1 FROM index_totals)) AS c)"
                 )
             if len(phrase.tokens) == 1 and phrase.prefix:
                 start = params.add(phrase.tokens[0])
@@ -73,7 +77,7 @@ class Search:
             idf.append(value if value > 0 else 1e-6)
             expanded.append(list(row[3 + 2 * k] or []))
             hits.append(hit)
-        return idf, (tokens / n if n else 1.0) or 1.0, expanded, hits
+        return idf, (tokens / n if n else 1.0) or 1.0, expanded, hits, n
 
     async def _window_by_postings(
         self, compiled: Compiled, clauses: list[list[str]], excluded: list[str], limit: int, window: int
@@ -84,25 +88,25 @@ class Search:
         document is checked for the other words and the excluded ones by key, and scored from the postings
         of its terms: no tsvector is unpacked and the work is bounded by the window, however common the
         words. The same matches and the same BM25 as the index would give."""
-        idf, avgdl, _, hits = await self._frequencies(compiled.phrases)
+        idf, avgdl, _, hits, _ = await self._frequencies(compiled.phrases)
         required = [p.tokens[0] for p in compiled.phrases[: sum(len(c) for c in clauses)]]
-        lead = _rarest(clauses, hits)
-        if lead is None:
+        params = Params()
+        newest = newest_sql(clauses, excluded, hits, params, window)
+        if newest is None:
             return Ranking([], 0)
-        params = _Params()
-        newest = _newest_sql(clauses, excluded, lead, params, window)
-        frequencies = [
-            f"coalesce((SELECT tf FROM postings WHERE term = {params.add(t)} AND doc_id = m.doc_id), 0)"
-            for t in required
-        ]
-        norm = f"({K1} * (1 - {B} + {B} * m.length / {params.add(avgdl)}::float8))"
-        score = " + ".join(
-            f"{params.add(weight)}::float8 * ({f} * {K1 + 1}) / ({f} + {norm})"
-            for f, weight in zip(frequencies, idf, strict=False)
+        frequencies = "".join(
+            f", coalesce((SELECT tf FROM postings WHERE term = {params.add(t)} AND doc_id = w.doc_id), 0) AS f{k}"
+            for k, t in enumerate(required)
         )
+        norm = bm25_norm("m", avgdl, params)
+        score = " + ".join(
+            f"{params.add(weight)}::float8 * (m.f{k} * {K1 + 1}) / (m.f{k} + {norm})"
+            for k, weight in enumerate(idf[: len(required)])
+        )
+        # Materialized: each frequency is read once, not once per use in BM25's formula.
         rows = await self.db.fetch(
             f"WITH w AS MATERIALIZED ({newest}), "
-            "m AS (SELECT w.doc_id, i.length FROM w JOIN doc_index i ON i.doc_id = w.doc_id) "
+            f"m AS MATERIALIZED (SELECT w.doc_id, i.length{frequencies} FROM w JOIN doc_index i ON i.doc_id = w.doc_id) "
             f"SELECT r.doc_id, r.score, d.lang, (SELECT count(*) FROM w) FROM (SELECT m.doc_id, ({score})::float8 "
             f"AS score FROM m ORDER BY score DESC, m.doc_id DESC LIMIT {params.add(limit)}) AS r "
             "JOIN documents d ON d.id = r.doc_id ORDER BY r.score DESC, r.doc_id DESC",
@@ -112,58 +116,112 @@ class Search:
         matched = int(rows[0][3]) if rows else 0
         return Ranking(found, matched, bounded=matched >= window)
 
-    async def _ranked(self, compiled: Compiled, params: _Params, window: int = 0) -> str:
+    async def _newest_by_postings(
+        self, compiled: Compiled, clauses: list[list[str]], excluded: list[str], limit: int, window: int
+    ) -> Ranking:
+        """The newest `limit` matches of a query of single terms and how many of the newest `window` there
+        are, read from `postings` as `_window_by_postings` reads them (however common the words: the GIN
+        index would first list every document holding them)."""
+        params = Params()
+        hits = (await self._frequencies(compiled.phrases))[3]
+        newest = newest_sql(clauses, excluded, hits, params, max(window, limit))
+        if newest is None:
+            return Ranking([], 0)
+        rows = await self.db.fetch(
+            f"WITH w AS MATERIALIZED ({newest}) SELECT m.doc_id, 0.0::float8, d.lang, "
+            f"least((SELECT count(*) FROM w), {params.add(window)}) FROM (SELECT doc_id FROM w "
+            f"ORDER BY doc_id DESC LIMIT {params.add(limit)}) AS m JOIN documents d ON d.id = m.doc_id "
+            "ORDER BY m.doc_id DESC",
+            *params.values,
+        )
+        found = [(int(r[0]), float(r[1]), str(r[2])) for r in rows]
+        matched = int(rows[0][3]) if rows else 0
+        return Ranking(found, matched, bounded=matched >= window)
+
+    async def _ranked(self, compiled: Compiled, params: Params, window: int = 0) -> str:
         """A query of (doc_id, score, n) for every match (or the newest `window` of them; n: how many were
         ranked): FTS5's bm25(4.0, 1.0), the frequencies read from `postings` by term (a phrase of several
         terms counts as often as its rarest term occurs)."""
-        idf, avgdl, expanded = await self._statistics(compiled.phrases)
+        idf, avgdl, expanded, hits, total = await self._frequencies(compiled.phrases)
+        bound = match_bound(compiled, hits)
+        # A few matches: each one's frequencies read by key. Many: their terms' postings read whole, once.
+        probe = min(bound, window or bound) <= _PROBED
         terms: set[str] = set()
         aggregates: list[str] = []
         frequencies: list[str] = []
-        phrase_ctes: list[str] = []
-        joins: list[str] = []
+
+        def frequency(wanted: list[str], name: str, combine: str) -> str:
+            if probe:
+                return (
+                    f"coalesce((SELECT {combine}(tf) FROM postings p WHERE p.term = ANY({params.add(wanted)}"
+                    "::text[]) AND p.doc_id = m.doc_id), 0)"
+                )
+            terms.update(wanted)
+            aggregates.append(
+                f"{combine}(tf) FILTER (WHERE term = ANY({params.add(wanted)}::text[])) AS {name}"
+            )
+            return f"coalesce(g.{name}, 0)"
+
         for k, phrase in enumerate(compiled.phrases):
             if len(phrase.tokens) == 1:
                 wanted = expanded[k] if phrase.prefix else [phrase.tokens[0]]
-                terms.update(wanted)
-                aggregates.append(f"sum(tf) FILTER (WHERE term = ANY({params.add(wanted)}::text[])) AS f{k}")
-                frequencies.append(f"coalesce(g.f{k}, 0)")
+                frequencies.append(frequency(wanted, f"f{k}", "sum"))
                 continue
             exact = phrase.tokens[:-1] if phrase.prefix else phrase.tokens
-            terms.update(exact)
-            parts = []
-            for j, token in enumerate(exact):
-                aggregates.append(f"max(tf) FILTER (WHERE term = {params.add(token)}) AS f{k}_{j}")
-                parts.append(f"coalesce(g.f{k}_{j}, 0)")
-            phrase_ctes.append(
-                f"ph{k} AS (SELECT doc_id FROM doc_index WHERE doc_id IN (SELECT doc_id FROM m) "
-                f"AND tsv @@ {params.add(phrase.tsquery())}::text::tsquery)"
+            least = (
+                "least(" + ", ".join(frequency([t], f"f{k}_{j}", "max") for j, t in enumerate(exact)) + ")"
             )
-            joins.append(f"LEFT JOIN ph{k} ON ph{k}.doc_id = m.doc_id")
-            frequencies.append(f"(CASE WHEN ph{k}.doc_id IS NULL THEN 0 ELSE least({', '.join(parts)}) END)")
-        norm = f"({K1} * (1 - {B} + {B} * m.length / {params.add(avgdl)}::float8))"
+            if len(compiled.phrases) == 1:  # the only phrase of the query: every match has it
+                frequencies.append(least)
+                continue
+            # Which of the ranked matches have this phrase: their own tsvectors tell (a bounded few).
+            has = (
+                f"EXISTS (SELECT 1 FROM doc_index i WHERE i.doc_id = m.doc_id "
+                f"AND i.tsv @@ {params.add(phrase.tsquery())}::text::tsquery)"
+            )
+            frequencies.append(f"(CASE WHEN {has} THEN {least} ELSE 0 END)")
+        norm = bm25_norm("f", avgdl, params)
         score = " + ".join(
-            f"{params.add(weight)}::float8 * ({f} * {K1 + 1}) / ({f} + {norm})"
-            for f, weight in zip(frequencies, idf, strict=True)
+            f"{params.add(weight)}::float8 * (f.f{k} * {K1 + 1}) / (f.f{k} + {norm})"
+            for k, weight in enumerate(idf)
         )
-        matches = "SELECT doc_id, length FROM doc_index WHERE tsv @@ $1::text::tsquery"
-        # Every match through the GIN index first: asked for the newest few directly, the planner walks the
-        # documents newest first unpacking each one's tsvector, which for a rare phrase is all of them.
-        ctes = [
-            f"a AS MATERIALIZED ({matches}), m AS MATERIALIZED (SELECT doc_id, length FROM a "
-            f"ORDER BY doc_id DESC LIMIT {params.add(window)})"
-            if window
-            else f"m AS MATERIALIZED ({matches})",
-            "g AS (SELECT doc_id, " + ", ".join(aggregates) + " FROM postings "
-            f"WHERE term = ANY({params.add(sorted(terms))}::text[]) AND doc_id IN (SELECT doc_id FROM m) "
-            "GROUP BY doc_id)",
-            *phrase_ctes,
-        ]
+        if window and is_dense(compiled, hits, total):
+            # Most texts match: the newest ones, tested one by one, give the window after a few more than
+            # it (listing every match through the index would read most of the table).
+            ctes = [
+                f"m AS MATERIALIZED (SELECT doc_id, length FROM doc_index WHERE tsv @@ "
+                f"{params.add(compiled.tsquery)}::text::tsquery ORDER BY doc_id DESC LIMIT {params.add(window)})"
+            ]
+        else:
+            matches = f"SELECT doc_id, length FROM doc_index WHERE {match_sql(compiled, params)}"
+            # Every match through the indexes first: asked for the newest few directly, the planner may walk
+            # the documents newest first testing each one, which for a rare phrase is all of them.
+            ctes = [
+                f"a AS MATERIALIZED ({matches}), m AS MATERIALIZED (SELECT doc_id, length FROM a "
+                f"ORDER BY doc_id DESC LIMIT {params.add(window)})"
+                if window
+                else f"m AS MATERIALIZED ({matches})"
+            ]
+        joined = "m"
+        if aggregates:
+            ctes.append(
+                "g AS (SELECT doc_id, " + ", ".join(aggregates) + " FROM postings "
+                f"WHERE term = ANY({params.add(sorted(terms))}::text[]) AND doc_id IN (SELECT doc_id FROM m) "
+                "GROUP BY doc_id)"
+            )
+            joined = "m LEFT JOIN g ON g.doc_id = m.doc_id"
+        # Materialized: each frequency (a subquery when probed) is computed once, not once per use in BM25.
+        columns = "".join(f", {f} AS f{k}" for k, f in enumerate(frequencies))
+        ctes.append(f"f AS MATERIALIZED (SELECT m.doc_id, m.length{columns} FROM {joined})")
         return (
-            f"WITH {', '.join(ctes)} SELECT m.doc_id, ({score})::float8 AS score, "
-            "(SELECT count(*) FROM m) AS n FROM m "
-            f"LEFT JOIN g ON g.doc_id = m.doc_id {' '.join(joins)}"
+            f"WITH {', '.join(ctes)} SELECT f.doc_id, ({score})::float8 AS score, "
+            "(SELECT count(*) FROM m) AS n FROM f"
         )
+
+    def _newest_matches(self, compiled: Compiled, params: Params, window: int) -> str:
+        """(doc_id) of the newest `window` matches. With a phrase, every match is found through the indexes
+        first: walking the documents newest first, the planner would compute each one's bigrams."""
+        return f"{matches_sql(compiled, params)} ORDER BY doc_id DESC LIMIT {params.add(window)}"
 
     async def search_documents(
         self, query: TermQuery, limit: int, offset: int = 0, by_recency: bool = False, by_date: bool = False
@@ -172,15 +230,14 @@ class Search:
         compiled = compile_query(query)
         if compiled is None:
             return []
-        params = _Params(compiled.tsquery)
-        simple = _single_terms(query) if by_date else None
+        params = Params()
+        simple = single_terms(query) if by_date else None
         if simple is not None:
             window = max(BY_DATE_WINDOW, 4 * (offset + limit))
-            lead = _rarest(simple[0], (await self._frequencies(compiled.phrases))[3])
-            if lead is None:
+            hits = (await self._frequencies(compiled.phrases))[3]
+            newest = newest_sql(simple[0], simple[1], hits, params, window)
+            if newest is None:
                 return []
-            params = _Params()
-            newest = _newest_sql(simple[0], simple[1], lead, params, window)
             rows = await self.db.fetch(
                 f"SELECT {_DOC_COLUMNS}, 0.0::float8 AS score FROM ({newest}) AS m JOIN documents d ON d.id = m.doc_id "
                 f"ORDER BY d.published DESC NULLS LAST, d.id DESC LIMIT {params.add(limit)} OFFSET {params.add(offset)}",
@@ -190,16 +247,16 @@ class Search:
         if by_date:
             # As on SQLite: the newest-saved matches (a window of them), ordered by publication date.
             window = max(BY_DATE_WINDOW, 4 * (offset + limit))
+            newest = self._newest_matches(compiled, params, window)
             rows = await self.db.fetch_indexed(
-                f"SELECT {_DOC_COLUMNS}, 0.0::float8 AS score FROM (SELECT doc_id FROM doc_index "
-                f"WHERE tsv @@ $1::text::tsquery ORDER BY doc_id DESC LIMIT {params.add(window)}) AS m "
+                f"SELECT {_DOC_COLUMNS}, 0.0::float8 AS score FROM ({newest}) AS m "
                 "JOIN documents d ON d.id = m.doc_id ORDER BY d.published DESC NULLS LAST, d.id DESC "
                 f"LIMIT {params.add(limit)} OFFSET {params.add(offset)}",
                 *params.values,
             )
             return [(to_document(r), 0.0) for r in rows]
         if by_recency:
-            ranked = "SELECT doc_id, 0.0::float8 AS score FROM doc_index WHERE tsv @@ $1::text::tsquery"
+            ranked = f"SELECT doc_id, 0.0::float8 AS score FROM doc_index WHERE {match_sql(compiled, params)}"
             order = "doc_id DESC"
         else:
             ranked = await self._ranked(compiled, params)
@@ -217,7 +274,7 @@ class Search:
         compiled = compile_query(query)
         if compiled is None:
             return []
-        params = _Params(compiled.tsquery)
+        params = Params()
         ranked = await self._ranked(compiled, params)
         rows = await self.db.fetch_indexed(
             f"SELECT r.doc_id, r.score, d.lang FROM ({ranked} ORDER BY score DESC, doc_id DESC "
@@ -234,15 +291,17 @@ class Search:
         compiled = compile_query(query)
         if compiled is None:
             return Ranking([], 0)
-        simple = _single_terms(query)
+        simple = single_terms(query)
         if window and not by_recency and simple is not None:
             return await self._window_by_postings(compiled, simple[0], simple[1], limit, window)
-        params = _Params(compiled.tsquery)
+        if window and by_recency and simple is not None:
+            return await self._newest_by_postings(compiled, simple[0], simple[1], limit, window)
+        params = Params()
         if by_recency:
+            counted = f"{matches_sql(compiled, params)} LIMIT {params.add(window or None)}"
+            newest = self._newest_matches(compiled, params, limit)
             rows = await self.db.fetch_indexed(
-                "SELECT m.doc_id, 0.0::float8, d.lang, (SELECT count(*) FROM (SELECT 1 FROM doc_index "
-                f"WHERE tsv @@ $1::text::tsquery LIMIT {params.add(window or None)}) AS c) FROM (SELECT doc_id "
-                f"FROM doc_index WHERE tsv @@ $1::text::tsquery ORDER BY doc_id DESC LIMIT {params.add(limit)}) "
+                f"SELECT m.doc_id, 0.0::float8, d.lang, (SELECT count(*) FROM ({counted}) AS c) FROM ({newest}) "
                 "AS m JOIN documents d ON d.id = m.doc_id ORDER BY m.doc_id DESC",
                 *params.values,
             )
@@ -272,18 +331,19 @@ class Search:
         compiled = compile_query(query)
         if compiled is None:
             return 0
-        simple = _single_terms(query)
+        simple = single_terms(query)
         if simple is not None:
-            lead = _rarest(simple[0], (await self._frequencies(compiled.phrases))[3])
-            if lead is None:
+            params = Params()
+            newest = newest_sql(
+                simple[0], simple[1], (await self._frequencies(compiled.phrases))[3], params, cap
+            )
+            if newest is None:
                 return 0
-            params = _Params()
-            newest = _newest_sql(simple[0], simple[1], lead, params, cap)
             return await self.db.int_scalar(f"SELECT count(*) FROM ({newest}) AS w", *params.values)
+        params = Params()
         rows = await self.db.fetch_indexed(
-            "SELECT count(*) FROM (SELECT 1 FROM doc_index WHERE tsv @@ $1::text::tsquery LIMIT $2) AS m",
-            compiled.tsquery,
-            cap,
+            f"SELECT count(*) FROM ({matches_sql(compiled, params)} LIMIT {params.add(cap)}) AS m",
+            *params.values,
         )
         return int(rows[0][0])
 
@@ -316,67 +376,3 @@ class Search:
 
     async def indexed_count(self) -> int:
         return await self.db.int_scalar("SELECT docs FROM index_totals")
-
-
-def _single_terms(query: TermQuery) -> tuple[list[list[str]], list[str]] | None:
-    """The terms of each required word and the excluded terms, when every alternative is one term (no
-    phrase, no prefix) and the words are ANDed; None otherwise."""
-    if query.any_of:
-        return None
-    clauses: list[list[str]] = []
-    for alt in query.required:
-        if alt.prefix:
-            return None
-        terms = [tokens(" ".join(p)) for p in alt.phrases]
-        if any(len(t) != 1 for t in terms):
-            return None
-        clauses.append([t[0] for t in terms])
-    excluded: list[str] = []
-    for alt in query.excluded:
-        if alt.prefix:
-            return None
-        terms = [tokens(" ".join(p)) for p in alt.phrases]
-        if any(len(t) != 1 for t in terms):
-            return None
-        excluded += [t[0] for t in terms]
-    return clauses, excluded
-
-
-def _rarest(clauses: list[list[str]], hits: list[int]) -> int | None:
-    """The clause held by the fewest documents (its terms' frequencies summed); None when one has none."""
-    df: list[int] = []
-    k = 0
-    for clause in clauses:
-        df.append(sum(hits[k : k + len(clause)]))
-        k += len(clause)
-    return None if min(df) == 0 else df.index(min(df))
-
-
-def _newest_sql(
-    clauses: list[list[str]], excluded: list[str], lead: int, params: _Params, window: int
-) -> str:
-    """(doc_id) of the newest `window` documents with a term of every clause and none of `excluded`: the
-    `lead` clause's postings walked newest first (an index scan that stops at the window), each document
-    checked for the others by key."""
-    driver = " UNION ALL ".join(
-        f"SELECT doc_id FROM postings WHERE term = {params.add(t)}" for t in dict.fromkeys(clauses[lead])
-    )
-    # LATERAL ... LIMIT 1: one probe of the key per candidate, never a hash of a common word's postings.
-    joins = [
-        f"CROSS JOIN LATERAL (SELECT 1 FROM postings q WHERE q.term = ANY({params.add(c)}::text[]) "
-        f"AND q.doc_id = s.doc_id LIMIT 1) AS c{j}"
-        for j, c in enumerate(clauses)
-        if j != lead
-    ]
-    where = ""
-    if excluded:
-        joins.append(
-            f"LEFT JOIN LATERAL (SELECT 1 AS hit FROM postings x WHERE x.term = ANY({params.add(excluded)}"
-            "::text[]) AND x.doc_id = s.doc_id LIMIT 1) AS x ON true"
-        )
-        where = "WHERE x.hit IS NULL"
-    group = "GROUP BY s.doc_id " if len(set(clauses[lead])) > 1 else ""
-    return (
-        f"SELECT s.doc_id FROM ({driver}) AS s {' '.join(joins)} {where} "
-        f"{group}ORDER BY s.doc_id DESC LIMIT {params.add(window)}"
-    )

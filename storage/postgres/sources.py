@@ -155,5 +155,26 @@ class SourceRepository:
         )
         return bool(rows)
 
+    async def stored_as(self, source_id: int, key: str) -> int | None:
+        value = await self.db.fetchval(
+            "SELECT doc_id FROM source_items WHERE source_id = $1 AND key = $2", source_id, key
+        )
+        return int(value) if value is not None else None
+
+    async def relink(self, source_id: int, key: str, doc_id: int) -> bool:
+        return (
+            await self.db.execute(
+                "UPDATE source_items SET doc_id = $1, outcome = $2 WHERE source_id = $3 AND key = $4",
+                doc_id,
+                ItemOutcome.ADDED.value,
+                source_id,
+                key,
+            )
+            > 0
+        )
+
+    async def set_author(self, doc_id: int, author: str | None) -> bool:
+        return await self.db.execute("UPDATE documents SET author = $1 WHERE id = $2", author, doc_id) > 0
+
     async def item_count(self, source_id: int) -> int:
         return await self.db.int_scalar("SELECT count(*) FROM source_items WHERE source_id = $1", source_id)

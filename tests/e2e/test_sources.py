@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,11 @@ from bot.app.cli import _build_parser
 from bot.app.cli_sources import run_sources
 from bot.app.playground import LocalBot
 from bot.app.settings import load_settings
+from bot.search import SearchResult
 from bot.sources.schedule import SourcePoller
 from emulator import StoredMessage
 from storage.models import SourceKind
+from storage.postgres.scratch import scratch_schema
 from tests.e2e.helpers import REPLY_TIMEOUT, StartBot, press, say
 from tests.sources_server import SourcesServer
 
@@ -207,13 +210,41 @@ async def test_a_channel_where_the_bot_is_admin_is_a_source(local: LocalBot) -> 
     post = await news.post_text(
         "Аким Алатау провёл встречу с жителями микрорайона и рассказал о строительстве новой школы."
     )
-    await local.emulator.wait_idle(timeout=REPLY_TIMEOUT, quiet=0.3)
-    found = await local.services.search.search("школа")
-    assert [h.document.url for h in found.hits] == [f"https://t.me/alatau_channel/{post.message_id}"]
+    link = f"https://t.me/alatau_channel/{post.message_id}"
+    # Posts make the bot call nothing: wait until the second one is in (the first is read before it).
+    found = await found_once(local, "школа")
+    assert [h.document.url for h in found.hits] == [link]
     assert found.hits[0].document.source_name == "Alatau Channel"
     assert not (await local.services.search.search("квартиры")).hits, f"post {ad.message_id} filtered"
     source = await local.services.sources.get(1)
     assert source.items_added == 1
+
+    # The channel edits the posts: the stored text is the new one, once, at the same link.
+    await news.edit_post(ad, "Реклама: лучшие квартиры в Алатау, теперь без скидки, но всё равно звоните!")
+    await news.edit_post(
+        post, "Аким Алатау провёл встречу с жителями микрорайона и рассказал о строительстве новой больницы."
+    )
+    found = await found_once(local, "больница")
+    assert [h.document.url for h in found.hits] == [link]
+    assert found.hits[0].document.source_name == "Alatau Channel"
+    assert not (await local.services.search.search("школа")).hits, "the first version is gone"
+    assert not (await local.services.search.search("квартиры")).hits, "an edit brings in nothing left out"
+    assert await local.services.corpus.repo.count() == 1
+    # A second edit replaces the text the first one stored.
+    await news.edit_post(post, "Аким Алатау провёл встречу с жителями и рассказал о новом парке у реки Или.")
+    assert [h.document.url for h in (await found_once(local, "парк")).hits] == [link]
+    assert not (await local.services.search.search("больница")).hits
+    assert await local.services.corpus.repo.count() == 1
+
+
+async def found_once(local: LocalBot, query: str) -> SearchResult:
+    """The search's result once it finds something (a channel's post is taken in in the background)."""
+    for _ in range(400):
+        result = await local.services.search.search(query)
+        if result.hits:
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing found for {query!r}")
 
 
 async def test_new_items_reach_an_instant_subscriber_and_the_job_polls_by_itself(
@@ -272,3 +303,46 @@ async def test_a_long_list_of_sources_comes_in_several_messages(local: LocalBot)
     text = "\n".join(m.text or "" for m in pages)
     assert len(pages) >= 2 and all(len(m.text or "") <= 4096 for m in pages)
     assert all(f"outlet{n}.example.kz" in text for n in range(40))
+
+
+async def test_an_admin_is_told_why_a_feed_on_a_refused_address_is_not_read(
+    start_bot: StartBot, sources_server: SourcesServer
+) -> None:
+    """SOURCES_ALLOW_PRIVATE=false: a feed on loopback is refused (no request made), and the admin reads
+    why in /source poll and /sources; a metadata address is refused whatever the setting."""
+    local = await start_bot(admin_ids=frozenset({ADMIN}), sources_enabled=False, sources_allow_private=False)
+    admin = local.emulator.create_user("Admin", id=ADMIN, language_code="ru", started=True)
+    await say(admin, f"/source add {serve(sources_server, 'rss2.xml', '/daily.xml')}")
+    await say(admin, "/source add http://169.254.169.254/latest/meta-data/")
+    await admin.send_text("/source poll 1")
+    await admin.chat.wait_for_message(timeout=REPLY_TIMEOUT)  # "polling…"
+    report = (await admin.chat.wait_for_message(timeout=REPLY_TIMEOUT)).text or ""
+    assert "отказано: 127.0.0.1 — адрес частной сети или этой же машины" in report, report
+    assert sources_server.count("/daily.xml") == 0
+    await local.services.sources.poll_one(2)
+    listing = (await say(admin, "/sources")).text or ""
+    assert "отказано: 169.254.169.254 — служебный адрес" in listing, listing
+
+
+@pytest.fixture
+async def postgres_url(postgres_database: str) -> AsyncIterator[str]:
+    async with scratch_schema(postgres_database) as url:
+        yield url
+
+
+async def test_a_channel_post_edit_replaces_the_text_on_postgresql(
+    postgres_url: str, start_bot: StartBot
+) -> None:
+    """The edit's one transaction (store the new version, move the first to the bin, relink the item) on
+    the other backend. (`postgres_url` first: the bot stops before its schema is dropped.)"""
+    local = await start_bot(admin_ids=frozenset({ADMIN}), sources_enabled=False, database_url=postgres_url)
+    admin = local.emulator.create_user("Admin", id=ADMIN, started=True)
+    news = local.emulator.create_channel("Alatau Channel", username="alatau_channel", can_post_messages=False)
+    await say(admin, "/source add @alatau_channel")
+    post = await news.post_text("Аким Алатау рассказал жителям о строительстве новой школы в микрорайоне.")
+    await found_once(local, "школа")
+    await news.edit_post(post, "Аким Алатау рассказал жителям о строительстве новой больницы в микрорайоне.")
+    found = await found_once(local, "больница")
+    assert [h.document.url for h in found.hits] == [f"https://t.me/alatau_channel/{post.message_id}"]
+    assert not (await local.services.search.search("школа")).hits
+    assert await local.services.corpus.repo.count() == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from storage.backend import Backend
-from storage.models import ItemOutcome, NewSource, PollOutcome, SourceKind
+from storage.models import Alternatives, ItemOutcome, NewSource, PollOutcome, SourceKind, TermQuery
 from tests.storage.conftest import new_document
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -121,3 +121,51 @@ async def test_an_item_is_remembered_once_per_source_and_seen_across_sources(bac
     assert await sources.get(a.id) is None and await sources.item_count(a.id) == 0
     assert not await sources.seen(b.id, "https://x.kz/1")
     assert not await sources.remove(a.id)
+
+
+async def test_the_author_a_source_gave_is_kept_through_the_bin_and_the_archive(backend: Backend) -> None:
+    documents = backend.documents
+    doc_id = await documents.add(new_document(1, title_terms="аэропорт"))
+    plain = await documents.add(new_document(2))
+    assert await backend.sources.set_author(doc_id, "Ерлан Тулегенов")
+    assert not await backend.sources.set_author(doc_id + 100, "Nobody")
+    doc = await documents.get(doc_id)
+    assert doc is not None and doc.author == "Ерлан Тулегенов"
+    assert (await documents.get(plain) or doc).author is None
+    # Every way a document is read carries it: by hash, in a list, in a search.
+    assert [d.author for d in await documents.get_many([doc_id])] == ["Ерлан Тулегенов"]
+    assert (await documents.by_hash(doc.content_hash) or doc).author == "Ерлан Тулегенов"
+    query = TermQuery(required=(Alternatives(phrases=(("аэропорт",),)),))
+    assert [d.author for d, _ in await documents.search_documents(query, limit=10)] == ["Ерлан Тулегенов"]
+    # Deleted and restored (undo), it comes back with its author.
+    await documents.move_to_bin(doc_id, admin_id=1)
+    binned = await documents.last_in_bin(1, T0 - timedelta(days=3650))
+    assert binned is not None and binned.author == "Ерлан Тулегенов"
+    restored = await documents.restore_from_bin(doc_id, T0 - timedelta(days=3650))
+    assert restored is not None
+    assert (await documents.get(restored) or doc).author == "Ерлан Тулегенов"
+    # An archive's document is put back with its author (export/import).
+    again = await backend.archive.restore(
+        new_document(3), hidden=False, created_at=T0, updated_at=T0, author="Mira Kim"
+    )
+    exported = await backend.archive.documents_after(again - 1, 1)
+    assert [d.author for d in exported] == ["Mira Kim"]
+
+
+async def test_an_item_is_relinked_to_the_document_that_replaced_its_first(backend: Backend) -> None:
+    sources = backend.sources
+    source = await sources.add(feed("https://t.me/alatau"))
+    assert source is not None
+    first = await backend.documents.add(new_document(1))
+    url = "https://t.me/alatau/7"
+    assert await sources.stored_as(source.id, url) is None
+    await sources.remember(source.id, url, ItemOutcome.ADDED, first, T0)
+    assert await sources.stored_as(source.id, url) == first
+    # The edited version is stored, the first goes to the bin, the item follows the new one.
+    second = await backend.documents.add(new_document(2))
+    await backend.documents.move_to_bin(first, admin_id=0)
+    assert await sources.stored_as(source.id, url) is None
+    assert await sources.relink(source.id, url, second)
+    assert await sources.stored_as(source.id, url) == second
+    assert await sources.seen(source.id, url)
+    assert not await sources.relink(source.id, "https://t.me/alatau/8", second)

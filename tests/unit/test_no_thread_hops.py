@@ -55,3 +55,25 @@ def test_the_check_finds_a_magic_filter_a_bare_state_and_a_plain_function() -> N
     inner.callback_query.filter(State("waiting", "Probe"))
     inner.message.register(plain)
     assert len(_sync_callables([router])) == 3
+
+
+def test_a_router_that_skips_non_commands_holds_only_command_handlers() -> None:
+    """A router-level MaybeCommand lets a search skip every handler of a router at once (one check, not one
+    per handler): a message handler there that takes anything but a command would never be reached."""
+    from aiogram.filters import Command
+
+    from handlers.filters import MaybeCommand
+
+    guarded = 0
+    for top in get_routers():
+        for router in _walk(top):
+            observer = router.message
+            if not any(isinstance(f.callback, MaybeCommand) for f in observer._handler.filters or []):
+                continue
+            guarded += 1
+            for inner in _walk(router):  # its filter keeps messages from the routers it includes too
+                for handler in inner.message.handlers:
+                    assert any(isinstance(f.callback, Command) for f in handler.filters or []), (
+                        f"{inner.name}: {handler.callback!r} takes no command"
+                    )
+    assert guarded >= 2  # the reader's commands and the subscription settings

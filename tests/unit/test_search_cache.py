@@ -11,9 +11,10 @@ import pytest
 from bot.admin.audit import AuditLog
 from bot.admin.documents import DocumentService
 from bot.corpus.ingest import Corpus
-from bot.search import SearchService
+from bot.search import SEARCH_CACHE_CHECK_SECONDS, SEARCH_CACHE_SECONDS, SearchService
 from storage.audit import AuditRepository
 from storage.db import Database
+from storage.models import Document
 from storage.users import QueryRepository, UserRepository
 from tests.conftest import text_input
 from tests.corpus_texts import AIRPORT, COUNCIL, CRYPTO, DECREE
@@ -80,20 +81,64 @@ async def test_a_hidden_text_leaves_a_cached_search_at_once(
     assert airport in _ids(await search.search("аэропорт"))
 
 
-async def test_a_text_hidden_or_edited_by_another_process_is_not_shown_from_the_cache(
-    corpus: Corpus, search: SearchService
+class Ticks:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_text_hidden_or_edited_by_another_process_leaves_the_cache_within_a_second(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Another process (a second web worker) writes to the same database without moving this process's
-    generation: what a remembered result shows is checked against the stored texts first."""
+    """Another process (a second web worker without Redis) writes to the same database without moving this
+    process's generation: a remembered result's texts are read back at most once a second (not once per
+    search), and a result whose texts changed is not shown again."""
+    ticks = Ticks()
+    search = SearchService(corpus, clock=ticks)
     airport = await _add(corpus, AIRPORT, "airport")
     first = await search.search("аэропорт")
     assert airport in _ids(first)
     generation = corpus.generation
+    reads: list[list[int]] = []
+    get_many = corpus.repo.get_many
+
+    async def counted(ids: list[int]) -> list[Document]:
+        reads.append(list(ids))
+        return await get_many(ids)
+
+    monkeypatch.setattr(corpus.repo, "get_many", counted)
     assert await corpus.repo.update_meta(airport, title="Заголовок из другого процесса")
+    ticks.now += SEARCH_CACHE_CHECK_SECONDS / 2
+    assert await search.search("аэропорт") is first, "checked less than a second ago: no read"
+    assert reads == []
+    ticks.now += SEARCH_CACHE_CHECK_SECONDS
     assert (await search.search("аэропорт")).hits[0].document.title == "Заголовок из другого процесса"
+    assert reads, "its texts were read back"
+    ticks.now += SEARCH_CACHE_CHECK_SECONDS / 2
+    reads.clear()
+    again = await search.search("аэропорт")
+    assert reads == [] and again.hits[0].document.title == "Заголовок из другого процесса"
     assert await corpus.repo.set_hidden(airport, True, "", "")
     assert corpus.generation == generation, "nothing in this process knew of the writes"
+    ticks.now += SEARCH_CACHE_CHECK_SECONDS
     assert airport not in _ids(await search.search("аэропорт"))
+
+
+async def test_a_cached_result_is_forgotten_after_a_minute(corpus: Corpus) -> None:
+    """A text that another process added is found within SEARCH_CACHE_SECONDS even if nobody told this one."""
+    ticks = Ticks()
+    search = SearchService(corpus, clock=ticks)
+    await _add(corpus, AIRPORT, "airport")
+    first = await search.search("аэропорт")
+    for _ in range(int(SEARCH_CACHE_SECONDS / SEARCH_CACHE_CHECK_SECONDS) - 1):
+        ticks.now += SEARCH_CACHE_CHECK_SECONDS
+        assert await search.search("аэропорт") is first
+    ticks.now += 2 * SEARCH_CACHE_CHECK_SECONDS
+    assert await search.search("аэропорт") is not first
 
 
 async def test_a_deleted_text_leaves_a_cached_search_and_undo_brings_it_back(
