@@ -5,6 +5,7 @@ one batch, the worker is already analysing the next ones (normalization, morphol
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import threading
@@ -17,6 +18,7 @@ from types import TracebackType
 
 from bot.corpus.ingest import BATCH_SIZE, Analysis, TextInput, analyse
 from bot.text.morph import Morphology
+from bot.text.story_features import DocFeatures
 
 
 @dataclass
@@ -38,6 +40,9 @@ def _init(parent: int, min_chars: int, max_chars: int) -> None:
     # First, before the slow dictionaries load: a parent killed meanwhile must not leave this behind.
     threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watchdog", daemon=True).start()
     _worker.append(_WorkerState(Morphology(), min_chars, max_chars))
+    # The dictionaries and modules just loaded live as long as the process: the collector need not walk
+    # them again at every full collection.
+    gc.freeze()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -70,16 +75,7 @@ def _analyse(items: list[TextInput]) -> list[Analysis | Exception]:
 def _to_send(item: TextInput, a: Analysis) -> Analysis:
     """What the parent needs of an analysis: the story features are all in `basis` (`fingerprint_for`
     reads nothing else), and what the parent has already is left out."""
-    f = replace(
-        a.features,
-        lead_terms=(),
-        names=(),
-        dates=(),
-        story_terms=(),
-        story_title_terms=(),
-        background=(),
-        concept_terms=(),
-    )
+    f = DocFeatures(a.features.terms, a.features.title_terms, (), (), (), a.features.words)
     text = _SAME_TEXT if a.text == item.text else a.text
     return replace(a, input=_SENT, text=text, features=f)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
 import re
 import zlib
 from collections.abc import Sequence
@@ -47,25 +46,53 @@ def content_hash(text: str) -> str:
 
 
 def signature(terms: Sequence[str]) -> npt.NDArray[np.uint32]:
-    shingles = {f"{a} {b}" for a, b in itertools.pairwise(terms)} or set(terms) or {""}
-    # crc32 is stable across processes (unlike hash()) and several times faster than a cryptographic hash.
-    crc = zlib.crc32
+    """MinHash of the text's term bigrams ("a b"), each hashed by crc32: stable across processes (unlike
+    hash()) and several times faster than a cryptographic hash."""
     import numpy as np
 
-    mul, add, mask = _permutations()
-    hv = np.array([crc(s.encode()) for s in shingles], dtype=np.uint64)
-    # Universal hashing modulo 2^32: cheap and good enough for 64 independent-looking permutations.
-    permuted = (mul[:, None] * hv[None, :] + add[:, None]) & mask
-    return permuted.min(axis=1).astype(np.uint32)  # type: ignore[no-any-return]
+    if len(terms) >= 2:
+        # crc32 of "a b" continued from the one of "a ", which is kept per term: one C call per bigram and no
+        # string built. A bigram met twice gives the same hash, which the minimum ignores.
+        crc = zlib.crc32
+        hashes = list(map(crc, map(_encoded, terms[1:]), map(_prefix_crc, terms[:-1])))
+    else:
+        hashes = [zlib.crc32(s.encode()) for s in set(terms) or {""}]
+    mul, add = _permutations32()
+    hv = np.array(hashes, dtype=np.uint32)
+    # Universal hashing modulo 2^32: cheap and good enough for 64 independent-looking permutations. uint32
+    # arithmetic wraps modulo 2^32 by itself: the same values as in 64 bits masked, with half the memory.
+    permuted = mul[:, None] * hv[None, :] + add[:, None]
+    return permuted.min(axis=1)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _permutations32() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    import numpy as np
+
+    mul, add, _ = _permutations()
+    return mul.astype(np.uint32), add.astype(np.uint32)
+
+
+# Per distinct term (the common ones: a corpus has some hundred thousand): what `signature` hashes of it.
+@functools.lru_cache(maxsize=50_000)
+def _encoded(term: str) -> bytes:
+    return term.encode()
+
+
+@functools.lru_cache(maxsize=50_000)
+def _prefix_crc(term: str) -> int:
+    return zlib.crc32(f"{term} ".encode())
 
 
 def bands(sig: npt.NDArray[np.uint32]) -> tuple[int, ...]:
-    out = []
-    for i in range(BANDS):
-        chunk = sig[i * ROWS : (i + 1) * ROWS].tobytes()
-        # Signed 63-bit so that SQLite's INTEGER holds it.
-        out.append(int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little") >> 1)
-    return tuple(out)
+    raw = sig.tobytes()
+    step = ROWS * sig.itemsize
+    # Signed 63-bit so that SQLite's INTEGER holds it.
+    blake = hashlib.blake2b
+    return tuple(
+        int.from_bytes(blake(raw[i : i + step], digest_size=8).digest(), "little") >> 1
+        for i in range(0, BANDS * step, step)
+    )
 
 
 def to_blob(sig: npt.NDArray[np.uint32]) -> bytes:

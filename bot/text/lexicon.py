@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 
 MAX_ENDING = 5
 _MIN_STEM = 2
@@ -225,8 +226,14 @@ def _token_matches(token: str, word: str, term: str | None) -> bool:
     return token == word or token == _usable_term(word, term)
 
 
+# The patterns that may start at a token, longest first (see `starting`).
+Starting = tuple[_Pattern, ...]
+
+
 @lru_cache(maxsize=65_536)
-def _starting(word: str, term: str | None) -> tuple[_Pattern, ...]:
+def starting(word: str, term: str | None) -> Starting:
+    """The patterns that may start at a token (`word` as `iter_tokens` yields it, `term` its index term or
+    None): what `find_from` takes for each token, so that a caller can keep it per spelling."""
     found: list[_Pattern] = []
     for key in _token_keys(word, term):
         found.extend(_FIRST.get(key, ()))
@@ -236,24 +243,38 @@ def _starting(word: str, term: str | None) -> tuple[_Pattern, ...]:
 def find(words: Sequence[str], terms: Sequence[str] | None = None) -> list[tuple[int, int, str]]:
     """(start, end, concept) of the lexicon's phrases in a token sequence: the longest at each position,
     never overlapping. `words` as `iter_tokens` yields them; `terms`, if given, their index terms."""
+    found = list(map(starting, words, terms if terms is not None else [None] * len(words)))
+    # Most tokens start no pattern: only the others, and only the rest of each pattern, need checking.
+    starts = list(compress(range(len(words)), found))
+    return find_from(words, terms, starts, [found[i] for i in starts])
+
+
+def find_from(
+    words: Sequence[str], terms: Sequence[str] | None, starts: Sequence[int], patterns: Sequence[Starting]
+) -> list[tuple[int, int, str]]:
+    """`find`, given the positions where a pattern may start, in order, and `starting` of each."""
     n = len(words)
-    # `_starting` finds the patterns by their first token (most tokens start none): only those positions,
-    # and only the rest of each pattern, need checking.
-    starts = map(_starting, words, terms if terms is not None else [None] * n)
     spans: list[tuple[int, int, str]] = []
     free = 0  # phrases never overlap: the first position after the last one found
-    for i, found in enumerate(starts):
-        if not found or i < free:
+    for i, found in zip(starts, patterns, strict=True):
+        if i < free:
             continue
         for p in found:
             end = i + len(p.tokens)
-            if end <= n and all(
-                _token_matches(tok, words[j], terms[j] if terms is not None else None)
-                for j, tok in zip(range(i + 1, end), p.tokens[1:], strict=True)
+            if end > n:
+                continue
+            # Most patterns are one word, and most longer ones fail at their second: checked inline.
+            if end > i + 1 and not (
+                _token_matches(p.tokens[1], words[i + 1], terms[i + 1] if terms is not None else None)
+                and all(
+                    _token_matches(tok, words[j], terms[j] if terms is not None else None)
+                    for j, tok in zip(range(i + 2, end), p.tokens[2:], strict=True)
+                )
             ):
-                spans.append((i, end, p.concept))
-                free = end
-                break
+                continue
+            spans.append((i, end, p.concept))
+            free = end
+            break
     return spans
 
 

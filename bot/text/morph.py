@@ -16,7 +16,8 @@ from functools import lru_cache
 import pymorphy3
 import Stemmer
 
-_TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
+# A token: a run of letters and digits. Public for callers that tokenise in bulk (`findall` is one C pass).
+TOKEN_RE = _TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _CYRILLIC_RE = re.compile(r"[а-яёәғқңөұүһі]", re.IGNORECASE)
 _LATIN_RE = re.compile(r"[a-z]", re.IGNORECASE)
 _KAZAKH_LETTERS = frozenset("әғқңөұүһі")

@@ -20,6 +20,16 @@ _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 # Where _SPACES_RE changes something: a space other than " ", or two in a row.
 _ODD_SPACES_RE = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]|  ")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Any character that the first steps of `normalize_text` remove or replace (soft, quotes, CR, control, bidi).
+_CHANGED_CHARS_RE = re.compile(
+    "["
+    + _SOFT_CHARS
+    + "".join(_QUOTE_MAP)
+    + "\r"
+    + _CONTROL_RE.pattern[1:-1]
+    + BIDI_CONTROLS_RE.pattern[1:-1]
+    + "]"
+)
 _BLANKS_RE = re.compile(r"\n{3,}")
 _LINE_EDGES_RE = re.compile(r" ?\n ?")
 _DATE_MARKER_RE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*", re.IGNORECASE)
@@ -38,16 +48,18 @@ def normalize_text(text: str) -> str:
     """Unicode NFC, no soft hyphens, zero-width or bidirectional control characters, one kind of quotes,
     tidy whitespace."""
     text = unicodedata.normalize("NFC", text)
-    # str.translate walks every character; replacing only what is present is many times faster.
-    for ch in _SOFT_CHARS:
-        if ch in text:
-            text = text.replace(ch, "")
-    for ch, repl in _QUOTE_MAP.items():
-        if ch in text:
-            text = text.replace(ch, repl)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL_RE.sub("", text)
-    text = BIDI_CONTROLS_RE.sub("", text)
+    # Most texts have none of the characters removed or replaced next: one scan tells.
+    if _CHANGED_CHARS_RE.search(text):
+        # str.translate walks every character; replacing only what is present is many times faster.
+        for ch in _SOFT_CHARS:
+            if ch in text:
+                text = text.replace(ch, "")
+        for ch, repl in _QUOTE_MAP.items():
+            if ch in text:
+                text = text.replace(ch, repl)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _CONTROL_RE.sub("", text)
+        text = BIDI_CONTROLS_RE.sub("", text)
     # Each substitution only where it changes something: a text of single plain spaces and tidy line breaks
     # (most texts) would otherwise have every space and line break replaced by itself.
     if _ODD_SPACES_RE.search(text):
@@ -62,11 +74,13 @@ def normalize_text(text: str) -> str:
 def detect_language(text: str) -> str:
     """ru, kk or en by script and a few Kazakh markers; 'ru' when unsure (the corpus is mostly Russian)."""
     sample = text[:1500].lower()
-    # Counting each letter in C is several times faster than collecting the matches of a character class.
+    # Counting each letter in C is several times faster than collecting the matches of a character class;
+    # only the letters the sample has need counting (a Russian text has no Kazakh and few Latin ones).
     count = sample.count
-    kaz = sum(map(count, _KAZ_LETTERS))
-    lat = sum(map(count, _LAT_LETTERS))
-    cyr = sum(map(count, _CYR_LETTERS)) + kaz
+    present = set(sample)
+    kaz = sum(map(count, present.intersection(_KAZ_LETTERS)))
+    lat = sum(map(count, present.intersection(_LAT_LETTERS)))
+    cyr = sum(map(count, present.intersection(_CYR_LETTERS))) + kaz
     if lat > cyr * 2:
         return "en"
     # Kazakh text always shows some of its own letters; without them there is nothing to weigh.
@@ -201,7 +215,9 @@ def _mend(para: str, bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return mended
 
 
-_QUICK_SENTENCE_END = re.compile(r"(?<=[.!?…])[»\"')]*\s+(?=[«\"(—–-]?\s*[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ0-9])|\n+")
+# The end mark is matched rather than looked behind at, which lets the scan jump to the candidates; a
+# sentence ends after it (group 1 starts there), or at a line break.
+_QUICK_SENTENCE_END = re.compile(r"[.!?…]([»\"')]*\s+)(?=[«\"(—–-]?\s*[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ0-9])|(\n+)")
 
 
 def quick_sentences(text: str) -> list[tuple[int, int, str]]:
@@ -210,8 +226,9 @@ def quick_sentences(text: str) -> list[tuple[int, int, str]]:
     out: list[tuple[int, int, str]] = []
     start = 0
     for m in _QUICK_SENTENCE_END.finditer(text):
-        if text[start : m.start()].strip():
-            out.append((start, m.start(), text[start : m.start()]))
+        end = m.start(1) if m.lastindex == 1 else m.start()
+        if (sentence := text[start:end]).strip():
+            out.append((start, end, sentence))
         start = m.end()
     if text[start:].strip():
         out.append((start, len(text), text[start:]))

@@ -208,24 +208,23 @@ def basis(
     place = places.setdefault  # place(term, len(places)): where its IDF is, the first time it is met
 
     def concept_groups(key: str) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
-        singles, multis = _concept_phrases(key[len(CONCEPT_PREFIX) :])
-        own = [p.split() for p in concept_phrases[key]]
-        if own:
-            singles = singles | {p[0] for p in own if len(p) == 1}
-            multis = multis | {tuple(p) for p in own if len(p) > 1}
+        singles, multis = _concept_groups(key, frozenset(concept_phrases.get(key, ())))
         if not singles and not multis:
             return (place(key, len(places)),), ()
         return (
-            tuple(place(w, len(places)) for w in singles),
-            tuple(tuple(place(w, len(places)) for w in p) for p in multis),
+            tuple([place(w, len(places)) for w in singles]),
+            tuple([tuple([place(w, len(places)) for w in p]) for p in multis]),
         )
 
     title_set = set(title_terms)
     lead_set = set(lead_terms)
     term_counts = Counter(terms)
-    counts: dict[str, float] = {t: n for t, n in term_counts.items() if _useful(t)}
+    useless = _USELESS
+    counts: dict[str, float] = {
+        t: n for t, n in term_counts.items() if t not in useless and (len(t) > 1 or t.isdigit())
+    }
     for t in title_terms:
-        if _useful(t):
+        if t not in useless and (len(t) > 1 or t.isdigit()):
             counts[t] = counts.get(t, 0) + _TITLE_COUNT
     recalled = Counter(background)
     for t, n in recalled.items():
@@ -235,26 +234,31 @@ def basis(
     # A term that only ever occurs as a name is represented by its name key alone, which also matches its
     # other case forms and spellings; keeping both would spend two of the k places on one word.
     name_tf = Counter(t for t, _ in names)
-    occurrences = term_counts + Counter(title_terms)
+    title_tf = Counter(title_terms) if name_tf else {}
     keyed = {t for t, word in names if name_key(word)}
-    name_only = {t for t, c in name_tf.items() if c >= occurrences[t] and t in keyed}
+    name_only = {
+        t for t, c in name_tf.items() if t in keyed and c >= term_counts.get(t, 0) + title_tf.get(t, 0)
+    }
     entries: list[Entry] = []
+    tf_weight = _tf_weight
     for t, tf in counts.items():
         if t in name_only:
             continue
-        mults: list[float] = []
+        # The multipliers as shared tuples (most keys have none or the same few): fewer objects to pickle.
+        mults: tuple[float, ...] = ()
         if t.isdigit():
-            mults.append(_SMALL_NUMBER_BOOST if len(t) == 1 else 1.0 if _YEAR_RE.match(t) else _NUMBER_BOOST)
+            mults = _SMALL_NUMBER if len(t) == 1 else _YEAR if _YEAR_RE.match(t) else _NUMBER
         if t in name_tf:
-            mults.append(_NAME_BOOST)
+            mults += _NAME
         if t in title_set:
-            mults.append(_TITLE_BOOST)
+            mults += _TITLE
         if t in lead_set:
-            mults.append(_LEAD_BOOST)
-        singles, multis = (
-            concept_groups(t) if t.startswith(CONCEPT_PREFIX) else ((place(t, len(places)),), ())
-        )
-        entries.append((t, _tf_weight(tf), tuple(mults), singles, multis))
+            mults += _LEAD
+        if t.startswith(CONCEPT_PREFIX):
+            singles, multis = concept_groups(t)
+            entries.append((t, tf_weight(tf), mults, singles, multis))
+        else:
+            entries.append((t, tf_weight(tf), mults, (place(t, len(places)),), ()))
 
     # Name keys inherit the rarity of the terms they come from; an English term is rare in a mostly
     # Russian corpus, so its Cyrillic spelling's frequency counts too (alatau is as common as алатау).
@@ -277,8 +281,25 @@ def basis(
         entries.append((key, 1.0 + math.log(tf), (_NAME_BOOST, name_extra.get(key, 1.0)), singles, ()))
 
     for key, n in Counter(dates).items():
-        entries.append((key, _tf_weight(n - recalled[key] * (1.0 - _BACKGROUND_WEIGHT)), (), None, ()))
+        entries.append((key, tf_weight(n - recalled[key] * (1.0 - _BACKGROUND_WEIGHT)), (), None, ()))
     return Basis(tuple(places), tuple(map(_script, places)), tuple(entries))
+
+
+# `basis`'s multipliers, shared (see there).
+_SMALL_NUMBER, _YEAR, _NUMBER = (_SMALL_NUMBER_BOOST,), (1.0,), (_NUMBER_BOOST,)
+_NAME, _TITLE, _LEAD = (_NAME_BOOST,), (_TITLE_BOOST,), (_LEAD_BOOST,)
+
+
+@lru_cache(maxsize=4096)
+def _concept_groups(key: str, phrases: frozenset[str]) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """The single terms and the phrases whose document frequencies bound a concept key's, given the phrases
+    of it that a document has (see `basis`)."""
+    singles, multis = _concept_phrases(key[len(CONCEPT_PREFIX) :])
+    own = [p.split() for p in phrases]
+    if own:
+        singles = singles | {p[0] for p in own if len(p) == 1}
+        multis = multis | {tuple(p) for p in own if len(p) > 1}
+    return tuple(singles), tuple(multis)
 
 
 def weigh(b: Basis, df: Callable[[str], int], n_docs: int, k: int = 40) -> dict[str, float]:
@@ -358,6 +379,7 @@ def fingerprint_text(
     return fingerprint_of(features(text, title, morph), df, n_docs, k)
 
 
+@lru_cache(maxsize=1024, typed=True)
 def _tf_weight(tf: float) -> float:
     # Sublinear in the count; a single occurrence in a recalled passage (a fraction) counts that fraction.
     return 1.0 + math.log(tf) if tf >= 1.0 else max(tf, 0.0)
@@ -372,8 +394,8 @@ def _script(term: str) -> str:
     return "en" if _LATIN_RE.search(term) else ""
 
 
-def _useful(term: str) -> bool:
-    return term not in STOP_WORDS and term not in _REPORTING_TERMS and (len(term) > 1 or term.isdigit())
+# Never a fingerprint key, nor is a one-letter term that is not a number (see `basis`).
+_USELESS = STOP_WORDS | _REPORTING_TERMS
 
 
 def is_shared_key(key: str) -> bool:

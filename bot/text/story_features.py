@@ -5,14 +5,16 @@ the passages where it only recalls earlier events.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from operator import itemgetter
+from typing import NamedTuple, cast
+from weakref import WeakKeyDictionary
 
 from bot.text import lexicon
-from bot.text.morph import Morphology, iter_tokens
+from bot.text.morph import TOKEN_RE, Morphology
 from bot.text.normalize import quick_sentences as split_sentences
 
 DATE_PREFIX = "@"
@@ -58,112 +60,182 @@ class DocFeatures:
     concept_terms: tuple[tuple[str, str], ...] = ()
 
 
+class _Token(NamedTuple):
+    """What a token as written gives, computed once per distinct spelling (news texts repeat their words)."""
+
+    word: str  # folded, as `iter_tokens` yields it
+    term: str  # its index term
+    flags: int  # _CAPITALIZED | _DIGITS | _STARTS: the tokens that need a closer look are few
+    starting: lexicon.Starting  # the lexicon's patterns that may start here
+    vocabulary: str | None  # the word, if it is one to offer as a spelling correction (letters only, 3+)
+    month: int  # the month it names, or 0
+    long: bool  # longer than 3 letters
+
+
+_CAPITALIZED, _DIGITS, _STARTS = 1, 2, 4
+# Spellings remembered per morphology (each worker process has one); dropped wholesale when this many.
+_TOKEN_CACHE = 100_000
+_token_caches: WeakKeyDictionary[Morphology, dict[str, _Token]] = WeakKeyDictionary()
+_word, _term, _flags, _vocabulary = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(4)
+
+
+def _token(cache: dict[str, _Token], morph: Morphology, raw: str) -> _Token:
+    low = raw.lower()
+    word = low.replace("ё", "е") if "ё" in low else low  # as `iter_tokens` folds it
+    cap = raw[0].isupper() and raw != low.upper()
+    term = morph.name_term(word) if cap else morph.term(word)
+    starting = lexicon.starting(word, term)
+    digits = word.isdigit()
+    found = cache[raw] = _Token(
+        word,
+        term,
+        cap * _CAPITALIZED | digits * _DIGITS | bool(starting) * _STARTS,
+        starting,
+        word if len(word) >= 3 and word.isalpha() else None,
+        _month(word),
+        len(word) > 3,
+    )
+    return found
+
+
+def _tokens(raw: Sequence[str], morph: Morphology) -> list[_Token]:
+    cache = _token_caches.get(morph)
+    if cache is None or len(cache) > _TOKEN_CACHE:
+        cache = _token_caches[morph] = {}
+    if len(raw) < 2:
+        return [cache.get(w) or _token(cache, morph, w) for w in raw]
+    lookup = itemgetter(*raw)  # every token in one C call (a text of hundreds mostly repeats known ones)
+    try:
+        return list(lookup(cache))
+    except KeyError:
+        for w in set(raw).difference(cache):
+            _token(cache, morph, w)
+        return list(lookup(cache))
+
+
 def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
-    tokens = list(iter_tokens(text))
-    # morph.token_term without its call per token (a text has hundreds)
-    term, name_term = morph.term, morph.name_term
-    terms = [name_term(tok) if cap else term(tok) for _, _, tok, cap in tokens]
-    title_tokens = list(iter_tokens(title)) if title else []
-    title_terms = [name_term(tok) if cap else term(tok) for _, _, tok, cap in title_tokens]
+    # Tokens sentence by sentence, so that each sentence's first token is known by its place: sentences
+    # are separated by spaces and punctuation only, which no token spans.
+    sents = split_sentences(text)
+    findall = TOKEN_RE.findall
+    raw: list[str] = []
+    firsts: list[int] = []  # the place of each sentence's first token (the next one's, if it has none)
+    for start, end, _ in sents:
+        firsts.append(len(raw))
+        raw += findall(text, start, end)
+    n = len(raw)
+    toks = _tokens(raw, morph)
+    words: tuple[str, ...] = tuple(map(_word, toks))
+    terms: tuple[str, ...] = tuple(map(_term, toks))
+    marked = list(compress(range(n), map(_flags, toks)))  # the few tokens that need a closer look
+    ttoks = _tokens(findall(title), morph) if title else []
+    title_words: tuple[str, ...] = tuple(map(_word, ttoks))
+    title_terms: tuple[str, ...] = tuple(map(_term, ttoks))
 
     # Every sentence starts with a capital letter, so a capitalized first word is a name only if the same
     # term is capitalized somewhere else too (Токаев…, not Согласно…).
-    sents = split_sentences(text)
-    si = sorted(start for start, _, _ in sents)
-    lead_end = sents[_LEAD_SENTENCES - 1][1] if len(sents) >= _LEAD_SENTENCES else len(text)
-    first_token = set()
-    k = 0
-    for idx, (start, _, _, _) in enumerate(tokens):
-        while k < len(si) and si[k] <= start:
-            first_token.add(idx)
-            k += 1
-    inner = {terms[i] for i, t in enumerate(tokens) if t[3] and i not in first_token and not _month(t[2])}
-    words = [t[2] for t in tokens]
-    story_terms, body_concepts, in_lexicon = _with_concepts(words, terms)
+    first_token = {i for i in firsts if i < n}
+    capitalized = [i for i in marked if toks[i].flags & _CAPITALIZED]
+    inner = {terms[i] for i in capitalized if i not in first_token and not toks[i].month}
+    story_terms, body_concepts, in_lexicon = _with_concepts(
+        words, terms, [i for i in marked if toks[i].flags & _STARTS], toks
+    )
     story_title_terms, title_concepts, title_in_lexicon = _with_concepts(
-        [t[2] for t in title_tokens], title_terms
+        title_words, title_terms, [i for i, t in enumerate(ttoks) if t.starting], ttoks
     )
-    dates = _date_keys(words)
-    background = _background(text, sents)
-    bg_tokens = (
-        {i for i, t in enumerate(tokens) if any(a <= t[0] < b for a, b in background)}
-        if background
-        else set()
-    )
+    dates = _date_keys(words, [i for i in marked if toks[i].flags & _DIGITS])
+    bg_tokens: set[int] = set()
+    for j, (start, end) in _background(text, sents):
+        bg_tokens.update(range(firsts[j], firsts[j] + len(findall(text, start, end))))
     # A name the lexicon knows is its concept; only the others need a transliterated key.
-    names = [
-        (terms[i], t[2]) for i, t in enumerate(tokens) if t[3] and terms[i] in inner and i not in in_lexicon
-    ]
+    names = [(terms[i], words[i]) for i in capitalized if terms[i] in inner and i not in in_lexicon]
     # English headlines capitalize every word, so only words known as names from the body count there.
-    caps = [cap for _, _, tok, cap in title_tokens if len(tok) > 3]
-    title_case = bool(caps) and sum(caps) / len(caps) >= 0.5
+    caps = [t.flags & _CAPITALIZED for t in ttoks if t.long]
+    title_case = bool(caps) and sum(map(bool, caps)) / len(caps) >= 0.5
     names += [
-        (title_terms[i], t[2])
-        for i, t in enumerate(title_tokens)
-        if t[3]
+        (title_terms[i], t.word)
+        for i, t in enumerate(ttoks)
+        if t.flags & _CAPITALIZED
         and i not in title_in_lexicon
-        and (title_terms[i] in inner or (not title_case and i > 0 and not _month(t[2])))
+        and (title_terms[i] in inner or (not title_case and i > 0 and not t.month))
     ]
-    # Tokens come in text order: the lead is the ones before its end.
-    lead = terms[: bisect_left(tokens, lead_end, key=itemgetter(0))]
-    lead += [key for start, key, _ in body_concepts if tokens[start][0] < lead_end]
+    # The lead: the tokens of the first sentences.
+    lead_count = firsts[_LEAD_SENTENCES] if len(firsts) > _LEAD_SENTENCES else n
+    lead = [*terms[:lead_count], *(key for start, key, _ in body_concepts if start < lead_count)]
 
+    background: tuple[str, ...] = ()
+    if bg_tokens:
+        placed = _placed(n, body_concepts, in_lexicon)
+        background = tuple(t for i, t in (*zip(placed, story_terms, strict=True), *dates) if i in bg_tokens)
+    vocabulary = {*map(_vocabulary, toks), *map(_vocabulary, ttoks)}
+    vocabulary.discard(None)
     return DocFeatures(
-        terms=tuple(terms),
-        title_terms=tuple(title_terms),
+        terms=terms,
+        title_terms=title_terms,
         lead_terms=tuple(lead),
         names=tuple(names),
         dates=tuple(key for _, key in dates),
-        words=tuple(sorted({w for _, _, w, _ in (*tokens, *title_tokens) if len(w) >= 3 and w.isalpha()})),
-        story_terms=tuple(t for _, t in story_terms),
-        story_title_terms=tuple(t for _, t in story_title_terms),
-        background=tuple(t for i, t in (*story_terms, *dates) if i in bg_tokens) if bg_tokens else (),
+        words=tuple(sorted(cast(set[str], vocabulary))),
+        story_terms=tuple(story_terms),
+        story_title_terms=tuple(story_title_terms),
+        background=background,
         concept_terms=tuple(sorted({(k, " ".join(ts)) for _, k, ts in (*body_concepts, *title_concepts)})),
     )
 
 
 def _with_concepts(
-    words: Sequence[str], terms: Sequence[str]
-) -> tuple[list[tuple[int, str]], list[tuple[int, str, tuple[str, ...]]], set[int]]:
-    """The terms with each lexicon phrase replaced by its concept key, as (position, term); the phrases as
-    (first token, key, terms replaced); the positions of the tokens replaced."""
-    out: list[tuple[int, str]] = []
+    words: Sequence[str], terms: Sequence[str], starts: Sequence[int], toks: Sequence[_Token]
+) -> tuple[list[str], list[tuple[int, str, tuple[str, ...]]], set[int]]:
+    """The terms with each lexicon phrase replaced by its concept key; the phrases as (first token, key,
+    terms replaced); the positions of the tokens replaced. `starts`: where a phrase may start."""
+    spans = lexicon.find_from(words, terms, starts, [toks[i].starting for i in starts])
+    if not spans:
+        return list(terms), [], set()
+    out: list[str] = []
     found: list[tuple[int, str, tuple[str, ...]]] = []
     covered: set[int] = set()
     last = 0
-    for start, end, concept in lexicon.find(words, terms):
+    for start, end, concept in spans:
         key = CONCEPT_PREFIX + concept
-        out.extend(zip(range(last, start), terms[last:start], strict=True))
-        out.append((start, key))
+        out += terms[last:start]
+        out.append(key)
         found.append((start, key, tuple(terms[start:end])))
         covered.update(range(start, end))
         last = end
-    out.extend(zip(range(last, len(terms)), terms[last:], strict=True))
+    out += terms[last:]
     return out, found, covered
 
 
-def _background(text: str, sents: Sequence[tuple[int, int, str]]) -> list[tuple[int, int]]:
+def _placed(n: int, concepts: Sequence[tuple[int, str, tuple[str, ...]]], covered: set[int]) -> list[int]:
+    """The token position of each story term (a concept key's is its phrase's first token)."""
+    firsts = {start for start, _, _ in concepts}
+    return [i for i in range(n) if i not in covered or i in firsts]
+
+
+def _background(text: str, sents: Sequence[tuple[int, int, str]]) -> list[tuple[int, tuple[int, int]]]:
     """Character spans that recall earlier events («Напомним, …», «Еске салайық, …», "Earlier, …") to the end
-    of their paragraph: they tie a follow-up to the story it follows, not to its own event."""
+    of their paragraph, with the place of the sentence each starts: they tie a follow-up to the story it
+    follows, not to its own event."""
     spans = []
-    for start, _, sentence in sents:
+    for j, (start, _, sentence) in enumerate(sents):
         head = sentence.lstrip(' \t\n«"—–-').lower()
         if head.startswith(_BACKGROUND_OPENERS):
             end = text.find("\n", start + len(sentence) - len(sentence.lstrip()))
-            spans.append((start, len(text) if end < 0 else end))
+            spans.append((j, (start, len(text) if end < 0 else end)))
     return spans
 
 
-def _date_keys(tokens: Sequence[str]) -> list[tuple[int, str]]:
-    """(position, @month-day) for "5 сентября", "September 5", "5 қыркүйекте"."""
+def _date_keys(tokens: Sequence[str], numbers: Iterable[int] | None = None) -> list[tuple[int, str]]:
+    """(position, @month-day) for "5 сентября", "September 5", "5 қыркүйекте". `numbers`: the positions of
+    the tokens that are digits only, when known."""
     keys: list[tuple[int, str]] = []
     # A date needs a day number beside the month: looking only next to numbers keeps this cheap.
-    for i, tok in enumerate(tokens):
-        if not tok.isdigit() or not 1 <= int(tok) <= 31:
+    for i in numbers if numbers is not None else (i for i, tok in enumerate(tokens) if tok.isdigit()):
+        if not 1 <= int(tokens[i]) <= 31:
             continue
         for j in (i + 1, i - 1):
             if 0 <= j < len(tokens) and (month := _month(tokens[j])):
-                keys.append((i, f"{DATE_PREFIX}{month}-{int(tok)}"))
+                keys.append((i, f"{DATE_PREFIX}{month}-{int(tokens[i])}"))
                 break
     return keys
 

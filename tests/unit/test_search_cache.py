@@ -38,7 +38,9 @@ def documents(corpus: Corpus, search: SearchService) -> DocumentService:
     db = corpus.db
     if not isinstance(db, Database):
         # TEST_BACKEND=postgres gives only a corpus; the admin services need every repository of one backend.
-        pytest.skip("builds the admin services from SQLite repositories (TEST_BACKEND=postgres gives a corpus)")
+        pytest.skip(
+            "builds the admin services from SQLite repositories (TEST_BACKEND=postgres gives a corpus)"
+        )
     audit = AuditRepository(db)
     return DocumentService(
         db,
