@@ -239,12 +239,7 @@ class EmulatedChannel(EmulatedChat):
         """The channel edits one of its posts; the bot gets an edited_channel_post update if it is an admin."""
         if message.chat.id != self.id or message.sender is not None or message.text is None:
             raise ValueError("a channel edits only its own text posts")
-        formatted = _user_text(text, None)
-        message.history.append(message.snapshot())
-        message.text = formatted.text
-        message.entities = formatted.entities_api()
-        message.raw_text = text
-        message.edit_date = self._state.now()
+        _edit_text(message, text, self._state.now())
         if self.record.bot_membership.is_admin:
             self._state.push_update("edited_channel_post", message.to_api())
         self._state.notify()
@@ -512,12 +507,7 @@ class EmulatedUser:
         """Edit one of this user's messages; the bot gets an edited_message update."""
         if message.sender is None or message.sender.id != self.id or message.text is None:
             raise ValueError("users can only edit their own text messages")
-        formatted = _user_text(text, None)
-        message.history.append(message.snapshot())
-        message.text = formatted.text
-        message.entities = formatted.entities_api()
-        message.raw_text = text
-        message.edit_date = self._state.now()
+        _edit_text(message, text, self._state.now())
         record = self._state.chats[message.chat.id]
         record.cursor = len(record.messages)
         if _bot_receives(self._state, record, message):
@@ -649,6 +639,16 @@ def _user_text(text: str, entities: list[dict[str, Any]] | None) -> FormattedTex
         return with_explicit_entities(text, entities)
     source = text.replace("\r", "")
     return FormattedText(source, tuple(detect_entities(source)))
+
+
+def _edit_text(message: StoredMessage, text: str, now: int) -> None:
+    """A person's or a channel's edit of a text message, its earlier version kept in its history."""
+    formatted = _user_text(text, None)
+    message.history.append(message.snapshot())
+    message.text = formatted.text
+    message.entities = formatted.entities_api()
+    message.raw_text = text
+    message.edit_date = now
 
 
 def _bot_text(state: EmulatorState, text: str, parse_mode: Any, content: dict[str, Any]) -> FormattedText:

@@ -340,9 +340,9 @@ class Corpus:
 
     async def prepare(self, item: TextInput) -> Prepared:
         """Analyse a text without saving it. Raises IngestError with a reason a person can act on."""
-        return await self._check(analyse(item, self.morph, self.min_chars, self.max_chars))
+        return await self.prepare_analysed(analyse(item, self.morph, self.min_chars, self.max_chars))
 
-    async def _check(self, a: Analysis) -> Prepared:
+    async def prepare_analysed(self, a: Analysis) -> Prepared:
         """The database half of preparing: is it a duplicate, or a republication of something stored?"""
         duplicate = await self.repo.by_hash(a.content_hash)
         sig = dedup.from_blob(a.signature)
@@ -728,7 +728,7 @@ class Corpus:
         if failure is not None or isinstance(analysis, Exception):
             return failure or _failed(item, INTERNAL_ERROR)
         try:
-            return await self.save(await self._check(analysis), with_saved)
+            return await self.save(await self.prepare_analysed(analysis), with_saved)
         except StorageWriteError:
             raise
         except Exception:

@@ -439,7 +439,7 @@ class SourceService:
         if isinstance(analysed, Exception):  # the analysis itself failed: this poll fails (and is retried)
             raise analysed
         # The database half of `Corpus.prepare` (duplicates, republications) for a text analysed elsewhere.
-        prepared = await self.corpus._check(analysed)
+        prepared = await self.corpus.prepare_analysed(analysed)
         if prepared.published is None:
             # No date in the feed, the page or the text's dateline: news of the day it was found.
             prepared = replace(prepared, published=now.astimezone(self._zone).date())
@@ -532,7 +532,7 @@ class SourceService:
             return EditOutcome.REFUSED
         if analysed.content_hash == old.content_hash:
             return EditOutcome.UNCHANGED
-        prepared = await c._check(analysed)
+        prepared = await c.prepare_analysed(analysed)
         if prepared.duplicate is not None:  # the edited post now says what another stored text says
             return EditOutcome.REFUSED
         if prepared.published is None:
