@@ -62,8 +62,7 @@ def _row_to_document(row: sqlite3.Row) -> Document:
         hidden=bool(row["hidden"]),
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
-        # The bin's JSON of a document deleted before authors were kept has none.
-        author=row["author"] if "author" in row.keys() else None,  # noqa: SIM118 (sqlite3.Row is no mapping)
+        author=row["author"],
     )
 
 
@@ -496,8 +495,12 @@ class DocumentRepository:
             "ORDER BY deleted_at DESC, rowid DESC LIMIT 1",
             (admin_id, deleted_after.isoformat(timespec="seconds")),
         )
-        # The payload keeps the row as a mapping of its columns, which reads like the row itself.
-        return _row_to_document(cast(sqlite3.Row, json.loads(row[0])["document"])) if row else None
+        if row is None:
+            return None
+        # The payload keeps the row as a mapping of its columns, which reads like the row itself; a document
+        # put in the bin before authors were kept has none.
+        doc = {"author": None} | json.loads(row[0])["document"]
+        return _row_to_document(cast(sqlite3.Row, doc))
 
     # -- for the admins' lists -----------------------------------------------------------------------
 

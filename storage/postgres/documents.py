@@ -582,12 +582,13 @@ class DocumentRepository(Search):
                 doc["hidden"],
                 datetime.fromisoformat(doc["created_at"]),
                 now(),
+                doc.get("author"),  # a document put in the bin before authors were kept has none
             )
             columns = (
                 "title, text, url, source_name, published, lang, content_hash, duplicate_of, story_id, "
-                "hidden, created_at, updated_at"
+                "hidden, created_at, updated_at, author"
             )
-            marks = ",".join(f"${i}" for i in range(1, 13))
+            marks = ",".join(f"${i}" for i in range(1, 14))
             if taken:
                 new_id = int(
                     await self.db.fetchval(
@@ -597,15 +598,13 @@ class DocumentRepository(Search):
             else:
                 new_id = int(
                     await self.db.fetchval(
-                        f"INSERT INTO documents (id, {columns}) VALUES ($13, {marks}) RETURNING id",
+                        f"INSERT INTO documents (id, {columns}) VALUES ($14, {marks}) RETURNING id",
                         *values,
                         doc_id,
                     )
                 )
             if doc["story_id"] in (None, doc_id):
                 await self.db.execute("UPDATE documents SET story_id = $1 WHERE id = $1", new_id)
-            if doc.get("author"):
-                await self.db.execute("UPDATE documents SET author = $1 WHERE id = $2", doc["author"], new_id)
             if payload["fts"] is not None:
                 await self._index(new_id, *payload["fts"])
             if payload["features"] is not None:
