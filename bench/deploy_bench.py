@@ -747,23 +747,12 @@ def run(
 
 async def echo_web() -> None:
     """bench/echo_bot.py's bot, served as a webhook (WEBHOOK_HOST/PORT, WEBHOOK_SECRET) like a `web` worker."""
-    from aiogram import Bot, Dispatcher, Router
-    from aiogram.client.session.aiohttp import AiohttpSession
-    from aiogram.client.telegram import TelegramAPIServer
-    from aiogram.types import Message
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
 
-    router = Router(name="echo")
+    from bench.echo_bot import echo_bot
 
-    @router.message()
-    async def echo(message: Message) -> None:
-        await message.answer(message.text or "")
-
-    session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"]))
-    bot = Bot(os.environ["BOT_TOKEN"], session=session)
-    dp = Dispatcher()
-    dp.include_router(router)
+    bot, dp = echo_bot()
     app = web.Application()
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=os.environ["WEBHOOK_SECRET"]).register(
         app, path="/webhook"
@@ -785,7 +774,7 @@ async def echo_web() -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
-        await session.close()
+        await bot.session.close()
 
 
 def main() -> None:

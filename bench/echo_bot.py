@@ -11,7 +11,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 
 
-async def main() -> None:
+def echo_bot() -> tuple[Bot, Dispatcher]:
+    """The bot and its dispatcher, for TELEGRAM_API_URL and BOT_TOKEN (polled here, or served as a webhook by
+    bench/deploy_bench.py)."""
     router = Router(name="echo")
 
     @router.message()
@@ -22,6 +24,11 @@ async def main() -> None:
     bot = Bot(os.environ["BOT_TOKEN"], session=session)
     dp = Dispatcher()
     dp.include_router(router)
+    return bot, dp
+
+
+async def main() -> None:
+    bot, dp = echo_bot()
     await dp.start_polling(bot, handle_signals=True)
 
 
