@@ -16,6 +16,7 @@ from storage.models import (
     CorpusStats,
     Document,
     FeatureRow,
+    KeyDoc,
     NearCandidate,
     NewDocument,
     Ranking,
@@ -400,13 +401,41 @@ class DocumentRepository:
         return await self.db.atomic(lambda conn: [_near_candidates(conn, b, limit) for b in bands])
 
     async def story_candidates_many(
-        self, queries: Sequence[StoryQuery], limit: int, per_key: int = 25, min_shared: int = 1
+        self,
+        queries: Sequence[StoryQuery],
+        limit: int,
+        per_key: int = 25,
+        min_shared: int = 1,
+        fingerprints: bool = True,
     ) -> list[list[FeatureRow]]:
-        """`story_candidates` of several new documents, in one hop."""
+        """`story_candidates` of several new documents, in one hop; without `fingerprints` their fingerprints
+        are left empty (a caller that keeps them parsed asks `fingerprints` for the ones it lacks)."""
         return await self.db.atomic(
             lambda conn: [
-                _story_candidates(conn, q.keys, q.start, q.end, limit, per_key, min_shared) for q in queries
+                _story_candidates(
+                    conn, q.keys, q.start, q.end, q.limit or limit, per_key, min_shared, fingerprints
+                )
+                for q in queries
             ]
+        )
+
+    async def fingerprints(self, ids: Sequence[int]) -> dict[int, str]:
+        """The stored fingerprints (JSON) of these documents."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetchall(
+            f"SELECT doc_id, fingerprint FROM doc_features WHERE doc_id IN ({marks})", list(ids)
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    async def story_key_docs(
+        self, queries: Sequence[StoryQuery], per_key: int = 25
+    ) -> list[list[list[KeyDoc]]]:
+        """For each query and each of its keys, the documents that key offers to `story_candidates`: in the
+        window, most recent first (then the newest id), at most `per_key`; in one hop."""
+        return await self.db.atomic(
+            lambda conn: [[_key_docs(conn, key, q.start, q.end, per_key) for key in q.keys] for q in queries]
         )
 
     async def minhashes(self, ids: Sequence[int]) -> dict[int, bytes]:
@@ -443,7 +472,7 @@ class DocumentRepository:
             return []
         sql, params = _story_candidates_sql(keys, start, end, limit, per_key, min_shared)
         rows = await self.db.fetchall(sql, params)
-        return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
+        return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4], int(r[5])) for r in rows]
 
     async def stats(self) -> CorpusStats:
         total = await self.db.int_scalar("SELECT count(*) FROM documents")
@@ -727,27 +756,51 @@ def _near_candidates(conn: sqlite3.Connection, bands: Sequence[int], limit: int)
 
 
 def _story_candidates_sql(
-    keys: Sequence[str], start: date | None, end: date | None, limit: int, per_key: int, min_shared: int
+    keys: Sequence[str],
+    start: date | None,
+    end: date | None,
+    limit: int,
+    per_key: int,
+    min_shared: int,
+    fingerprints: bool = True,
 ) -> tuple[str, list[object]]:
-    if start is None or end is None:
-        window, bounds = "published = ''", []
-    else:
-        window, bounds = "published BETWEEN ? AND ?", [start.isoformat(), end.isoformat()]
-    per_key_sql = (
-        f"SELECT doc_id FROM (SELECT doc_id FROM story_keys WHERE key = ? AND {window} "
-        "ORDER BY published DESC LIMIT ?)"
-    )
+    window, bounds = _window(start, end)
+    per_key_sql = f"SELECT doc_id FROM ({_KEY_DOCS.format(columns='doc_id', window=window)})"
     union = " UNION ALL ".join([per_key_sql] * len(keys))
+    fingerprint, features = (
+        ("f.fingerprint", "JOIN doc_features f ON f.doc_id = m.doc_id ") if fingerprints else ("''", "")
+    )
     params: list[object] = []
     for key in keys:
         params += [key, *bounds, per_key]
     sql = (
-        "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
-        "JOIN doc_features f ON f.doc_id = d.id WHERE d.id IN ("
-        f"SELECT doc_id FROM ({union}) GROUP BY doc_id HAVING count(*) >= ? "
-        "ORDER BY count(*) DESC, doc_id DESC LIMIT ?)"
+        f"SELECT d.id, d.story_id, d.published, d.lang, {fingerprint}, m.shared "
+        f"FROM (SELECT doc_id, count(*) AS shared FROM ({union}) GROUP BY doc_id HAVING count(*) >= ? "
+        "ORDER BY count(*) DESC, doc_id DESC LIMIT ?) AS m JOIN documents d ON d.id = m.doc_id "
+        f"{features}ORDER BY m.shared DESC, m.doc_id DESC"
     )
     return sql, [*params, min_shared, limit]
+
+
+# One key's documents in a window, as `story_candidates` takes them: the most recent, then the newest id
+# (the primary key's own order, read backwards).
+_KEY_DOCS = (
+    "SELECT {columns} FROM story_keys WHERE key = ? AND {window} ORDER BY published DESC, doc_id DESC LIMIT ?"
+)
+
+
+def _window(start: date | None, end: date | None) -> tuple[str, list[object]]:
+    if start is None or end is None:
+        return "published = ''", []
+    return "published BETWEEN ? AND ?", [start.isoformat(), end.isoformat()]
+
+
+def _key_docs(
+    conn: sqlite3.Connection, key: str, start: date | None, end: date | None, limit: int
+) -> list[KeyDoc]:
+    window, bounds = _window(start, end)
+    rows = conn.execute(_KEY_DOCS.format(columns="doc_id, published", window=window), (key, *bounds, limit))
+    return [KeyDoc(int(r[0]), _to_date(r[1])) for r in rows]
 
 
 def _story_candidates(
@@ -758,12 +811,13 @@ def _story_candidates(
     limit: int,
     per_key: int,
     min_shared: int,
+    fingerprints: bool = True,
 ) -> list[FeatureRow]:
     if not keys:
         return []
-    sql, params = _story_candidates_sql(keys, start, end, limit, per_key, min_shared)
+    sql, params = _story_candidates_sql(keys, start, end, limit, per_key, min_shared, fingerprints)
     rows = conn.execute(sql, params).fetchall()
-    return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4]) for r in rows]
+    return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4], int(r[5])) for r in rows]
 
 
 def _one(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> sqlite3.Row | None:

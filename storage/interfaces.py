@@ -24,6 +24,7 @@ from storage.models import (
     Document,
     FeatureRow,
     ItemOutcome,
+    KeyDoc,
     LoggedSearch,
     NearCandidate,
     NewDigest,
@@ -113,8 +114,17 @@ class DocumentStore(Protocol):
         self, bands: Sequence[Sequence[int]], limit: int = 50
     ) -> list[list[NearCandidate]]: ...
     async def story_candidates_many(
-        self, queries: Sequence[StoryQuery], limit: int, per_key: int = 25, min_shared: int = 1
+        self,
+        queries: Sequence[StoryQuery],
+        limit: int,
+        per_key: int = 25,
+        min_shared: int = 1,
+        fingerprints: bool = True,
     ) -> list[list[FeatureRow]]: ...
+    async def fingerprints(self, ids: Sequence[int]) -> dict[int, str]: ...
+    async def story_key_docs(
+        self, queries: Sequence[StoryQuery], per_key: int = 25
+    ) -> list[list[list[KeyDoc]]]: ...
     async def minhashes(self, ids: Sequence[int]) -> dict[int, bytes]: ...
     async def fingerprint(self, doc_id: int) -> dict[str, float]: ...
     async def story_candidates(

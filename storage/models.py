@@ -105,6 +105,7 @@ class FeatureRow:
     published: date | None
     lang: str
     fingerprint: str
+    shared: int = 0  # how many of the looked-up keys offered it (see `story_candidates`)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,15 @@ class StoryQuery:
     keys: tuple[str, ...]
     start: date | None
     end: date | None
+    limit: int | None = None  # instead of the call's limit
+
+
+@dataclass(frozen=True)
+class KeyDoc:
+    """A document a story key offers (see `story_key_docs`)."""
+
+    doc_id: int
+    published: date | None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from storage.models import (
     CorpusStats,
     Document,
     FeatureRow,
+    KeyDoc,
     NearCandidate,
     NewDocument,
     RestoreConflict,
@@ -460,11 +461,47 @@ class DocumentRepository(Search):
         return out
 
     async def story_candidates_many(
-        self, queries: Sequence[StoryQuery], limit: int, per_key: int = 25, min_shared: int = 1
+        self,
+        queries: Sequence[StoryQuery],
+        limit: int,
+        per_key: int = 25,
+        min_shared: int = 1,
+        fingerprints: bool = True,
     ) -> list[list[FeatureRow]]:
+        # Fingerprints come along either way: on a server the join costs little beside the round trip.
         return [
-            await self.story_candidates(q.keys, q.start, q.end, limit, per_key, min_shared) for q in queries
+            await self.story_candidates(q.keys, q.start, q.end, q.limit or limit, per_key, min_shared)
+            for q in queries
         ]
+
+    async def fingerprints(self, ids: Sequence[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        rows = await self.db.fetch(
+            "SELECT doc_id, fingerprint FROM doc_features WHERE doc_id = ANY($1::bigint[])", list(ids)
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    async def story_key_docs(
+        self, queries: Sequence[StoryQuery], per_key: int = 25
+    ) -> list[list[list[KeyDoc]]]:
+        """As on SQLite: each key's documents in the window, most recent first, then the newest id."""
+        out: list[list[list[KeyDoc]]] = []
+        for q in queries:
+            rows = await self.db.fetch(
+                "SELECT q.i, c.doc_id, c.published FROM unnest($1::text[]) WITH ORDINALITY AS q(key, i) "
+                "CROSS JOIN LATERAL (SELECT k.doc_id, k.published FROM story_keys k WHERE k.key = q.key "
+                "AND k.published BETWEEN $2 AND $3 ORDER BY k.published DESC, k.doc_id DESC LIMIT $4) AS c "
+                "ORDER BY q.i, c.published DESC, c.doc_id DESC",
+                list(q.keys),
+                *_story_bounds(q.start, q.end),
+                per_key,
+            )
+            lists: list[list[KeyDoc]] = [[] for _ in q.keys]
+            for r in rows:
+                lists[int(r[0]) - 1].append(KeyDoc(int(r[1]), date.fromisoformat(r[2]) if r[2] else None))
+            out.append(lists)
+        return out
 
     async def minhashes(self, ids: Sequence[int]) -> dict[int, bytes]:
         if not ids:
@@ -493,23 +530,21 @@ class DocumentRepository(Search):
         """As on SQLite: each key contributes at most `per_key` documents of the window, most recent first."""
         if not keys:
             return []
-        # An undated text ('' as on SQLite) is compared with undated ones: the window '' .. ''.
-        bounds = ["", ""] if start is None or end is None else [start.isoformat(), end.isoformat()]
         rows = await self.db.fetch(
-            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint FROM documents d "
+            "SELECT d.id, d.story_id, d.published, d.lang, f.fingerprint, m.shared FROM documents d "
             "JOIN doc_features f ON f.doc_id = d.id JOIN ("
             "SELECT c.doc_id, count(*) AS shared FROM unnest($1::text[]) AS q(key) CROSS JOIN LATERAL ("
             "SELECT k.doc_id FROM story_keys k WHERE k.key = q.key AND k.published BETWEEN $2 AND $3 "
-            "ORDER BY k.published DESC LIMIT $4) AS c "
+            "ORDER BY k.published DESC, k.doc_id DESC LIMIT $4) AS c "
             "GROUP BY c.doc_id HAVING count(*) >= $5 ORDER BY count(*) DESC, c.doc_id DESC LIMIT $6"
             ") AS m ON m.doc_id = d.id ORDER BY m.shared DESC, d.id DESC",
             list(keys),
-            *bounds,
+            *_story_bounds(start, end),
             per_key,
             min_shared,
             limit,
         )
-        return [FeatureRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+        return [FeatureRow(int(r[0]), r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
 
     # -- the bin ----------------------------------------------------------------------------------------
 
@@ -706,3 +741,8 @@ def _resolved(doc: NewDocument, ids: Sequence[int | None]) -> NewDocument:
     story_id = ids[doc.story_of] if doc.story_of is not None else doc.story_id
     duplicate_of = ids[doc.copy_of] if doc.copy_of is not None else doc.duplicate_of
     return replace(doc, story_id=story_id, duplicate_of=duplicate_of, story_of=None, copy_of=None)
+
+
+def _story_bounds(start: date | None, end: date | None) -> list[str]:
+    # An undated text ('' as on SQLite) is compared with undated ones: the window '' .. ''.
+    return ["", ""] if start is None or end is None else [start.isoformat(), end.isoformat()]

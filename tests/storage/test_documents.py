@@ -201,6 +201,27 @@ async def test_story_candidates_share_keys_within_the_date_window(backend: Backe
     assert await docs.story_candidates([], *window, limit=10) == []
 
 
+async def test_story_key_docs_are_what_each_key_offers_to_story_candidates(backend: Backend) -> None:
+    docs = backend.documents
+    march = [
+        await docs.add(new_document(i, published=date(2026, 3, day), story_keys=("аэропорт",)))
+        for i, day in ((1, 5), (2, 7), (3, 7), (4, 2))
+    ]
+    await docs.add(new_document(5, published=date(2026, 6, 1), story_keys=("аэропорт",)))
+    undated = [await docs.add(new_document(i, published=None, story_keys=("аэропорт",))) for i in (6, 7)]
+    window = StoryQuery(("аэропорт", "терминал"), date(2026, 3, 1), date(2026, 3, 10))
+    found = await docs.story_key_docs([window, StoryQuery(("аэропорт",), None, None)], per_key=3)
+    # the most recent first, and of one day the newest id: the three that `story_candidates` would count
+    assert [[[(d.doc_id, d.published) for d in key] for key in q] for q in found] == [
+        [[(march[2], date(2026, 3, 7)), (march[1], date(2026, 3, 7)), (march[0], date(2026, 3, 5))], []],
+        [[(undated[1], None), (undated[0], None)]],
+    ]
+    rows = await docs.story_candidates(["аэропорт"], date(2026, 3, 1), date(2026, 3, 10), limit=10, per_key=3)
+    assert sorted(r.doc_id for r in rows) == sorted(march[:3])
+    assert {r.shared for r in rows} == {1}
+    assert await docs.story_key_docs([]) == []
+
+
 async def test_add_many_stores_a_batch_with_references_within_it(backend: Backend) -> None:
     docs = backend.documents
     before = await docs.add(new_document(1, words=("город",)))
@@ -253,7 +274,14 @@ async def test_batch_lookups_of_bands_and_story_keys(backend: Backend) -> None:
     assert await docs.near_candidates([]) == []
     window = StoryQuery(("k1", "k2"), date(2026, 1, 1), date(2026, 1, 31))
     found = await docs.story_candidates_many([window, StoryQuery(("k1",), None, None)], limit=10)
-    assert [[r.doc_id for r in rows] for rows in found] == [[a], []]
+    assert [[(r.doc_id, r.shared) for r in rows] for rows in found] == [[(a, 2)], []]
+    c = await docs.add(new_document(3, story_keys=("k1",)))
+    found = await docs.story_candidates_many([window, replace(window, limit=1)], limit=10)
+    assert [[r.doc_id for r in rows] for rows in found] == [[a, c], [a]], "a query's own limit comes first"
+    found = await docs.story_candidates_many([window], limit=10, fingerprints=False)
+    assert [(r.doc_id, r.story_id, r.shared) for r in found[0]] == [(a, a, 2), (c, c, 1)]
+    assert await docs.fingerprints([a, c, 999]) == {a: "{}", c: "{}"}
+    assert await docs.fingerprints([]) == {}
 
 
 async def test_stats(backend: Backend) -> None:

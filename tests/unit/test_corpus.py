@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from datetime import date
 from pathlib import Path
 
@@ -191,27 +192,37 @@ async def test_bulk_ingest_with_a_worker_process(corpus: Corpus) -> None:
 
 @pytest.mark.skipif(on_postgres(), reason="the one-by-one corpus is on SQLite")
 @pytest.mark.parametrize(
-    "limit",
+    ("limit", "per_key", "margin", "shuffled"),
     [
-        pytest.param(
-            1,
-            # Issue 12: the batch's earlier texts are offered as story candidates without storage's limits
-            # (see `plan_batch`), so when the limits bite, a batch groups otherwise than one by one.
-            marks=pytest.mark.xfail(strict=True, reason="in-batch story candidates ignore storage's limits"),
-        ),
-        60,
+        (60, 25, 20, False),
+        (1, 25, 20, False),
+        (3, 1, 2, False),
+        (2, 3, 0, False),
+        (3, 2, 2, True),
+        (2, 1, 0, True),
+        (5, 2, 1, True),
     ],
 )
 async def test_a_batch_groups_texts_as_one_by_one(
-    corpus: Corpus, morph: Morphology, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+    corpus: Corpus,
+    morph: Morphology,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+    per_key: int,
+    margin: int,
+    shuffled: bool,
 ) -> None:
-    # Stories must not depend on the batch size: a batch of all the texts groups them as one by one. With
-    # one candidate per lookup, the limits bite on a handful of texts.
+    # Stories must not depend on the batch size: a batch of all the texts groups them as one by one, also
+    # when storage's limits bite (few candidates per lookup, few documents per key), as they do on a large
+    # corpus: then the batch's earlier texts push stored candidates out, as they would had they been stored.
     from bot.corpus import batch, ingest
 
-    monkeypatch.setattr(batch, "STORY_CANDIDATES", limit)
-    monkeypatch.setattr(ingest, "STORY_CANDIDATES", limit)
-    monkeypatch.setattr(ingest, "BATCH_SIZE", 1000)
+    for module in (batch, ingest):
+        monkeypatch.setattr(module, "STORY_CANDIDATES", limit)
+        monkeypatch.setattr(module, "STORY_PER_KEY", per_key)
+    # With no margin, every lookup that the batch takes part in needs storage's whole ranking.
+    monkeypatch.setattr(batch, "STORY_MARGIN", margin)
     root = Path(__file__).parents[2]
     paths = sorted((root / "tests/fixtures/stories").glob("*.txt")) + sorted(
         (root / "bench/quality/data/texts").glob("*.txt")
@@ -220,6 +231,10 @@ async def test_a_batch_groups_texts_as_one_by_one(
     # Undated copies too: they are looked up both ways.
     texts += [t.split("\n", 1)[1] + "\nПовтор." for t in texts[::3]]
     inputs = [TextInput(t, source=f"t{i}") for i, t in enumerate(texts)]
+    if shuffled:  # later batches bring older texts than some stored ones
+        random.Random(3).shuffle(inputs)
+    # Three batches: the later ones meet stored texts and their own earlier ones together.
+    monkeypatch.setattr(ingest, "BATCH_SIZE", len(inputs) // 3 + 1)
     one_db = Database(tmp_path / "one.db")
     await one_db.connect()
     try:
@@ -233,3 +248,27 @@ async def test_a_batch_groups_texts_as_one_by_one(
         return [(r.status, r.id, r.story_id, r.duplicate_of) for r in results]
 
     assert grouping(batched) == grouping(single)
+
+
+def test_an_earlier_text_of_the_batch_pushes_out_the_stored_one_it_overtakes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A key offers its two most recent texts. An earlier text of the batch from 4 March overtakes a stored
+    # one of 3 March, which then shares one key less and drops out; one of 1 March would overtake none.
+    from bot.corpus import batch
+    from storage.models import FeatureRow, StoryQuery
+
+    monkeypatch.setattr(batch, "STORY_PER_KEY", 2)
+    monkeypatch.setattr(batch, "STORY_CANDIDATES", 3)
+
+    def lookup(day: int) -> batch._Lookup:
+        query = StoryQuery(("k1", "k2"), date(2026, 3, 1), date(2026, 3, 10), limit=4)
+        found = batch._Lookup(query, {"k1": [(date(2026, 3, day), batch.PENDING)]})
+        found.answer([FeatureRow(doc_id, None, None, "ru", "{}", shared=2) for doc_id in (10, 11, 12)])
+        found.key_docs = [[(date(2026, 3, 5), 12), (date(2026, 3, 3), 11)]]
+        assert found.rank()
+        return found
+
+    assert lookup(6).best == [12, 10]
+    assert lookup(4).best == [12, 10]
+    assert lookup(1).best == [12, 11, 10]
