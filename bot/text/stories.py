@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
+from itertools import repeat
 
 from bot.text import lexicon
 from bot.text.morph import Morphology
@@ -308,36 +309,37 @@ def weigh(b: Basis, df: Callable[[str], int], n_docs: int, k: int = 40) -> dict[
     # word looks rare, and two Kazakh texts on different events would meet on «мемлекет» and «қала». Each
     # language's number of texts is read off its commonest words, which every text of it has.
     n_lang = {
-        lang: min(n_docs, max(_MIN_LANGUAGE_DOCS, *(df(w) for w in probes)))
+        lang: min(n_docs, max(_MIN_LANGUAGE_DOCS, *map(df, probes)))
         for lang, probes in _LANGUAGE_PROBES.items()
     }
+    # This runs for every ingested text in the writing process: locals and C-level iteration, not clarity.
     log = math.log
-    idfs: list[float] = []
-    for term, script in zip(b.terms, b.scripts, strict=True):
-        d = df(term)
-        n = n_lang.get(script, n_docs)
-        value = max(log((n + 1) / (d + 1)), 0.0) + _IDF_FLOOR
-        # A word no other document has cannot link this one to anything yet; at full weight such words
-        # (typos, rare words, a paraphrase of one outlet) crowd the shared ones out of the top k.
-        idfs.append(value * _HAPAX_FACTOR if d <= 1 else value)
+    floor, hapax = _IDF_FLOOR, _HAPAX_FACTOR
+    # A word no other document has cannot link this one to anything yet; at full weight such words (typos,
+    # rare words, a paraphrase of one outlet) crowd the shared ones out of the top k. (`* 1.0` is exact.)
+    idfs = [
+        ((v if (v := log((n + 1) / (d + 1))) > 0.0 else 0.0) + floor) * (hapax if d <= 1 else 1.0)
+        for d, n in zip(map(df, b.terms), map(n_lang.get, b.scripts, repeat(n_docs)), strict=True)
+    ]
 
-    date_idf = _DATE_IDF_SHARE * log(n_docs + 2) + _IDF_FLOOR
+    date_idf = _DATE_IDF_SHARE * log(n_docs + 2) + floor
     weights: list[tuple[float, str]] = []  # (-weight, key): sorted strongest first, ties by key
+    add = weights.append
     for key, base, mults, singles, multis in b.entries:
         if singles is None:
             value = date_idf
-        elif len(singles) == 1 and not multis:
-            value = idfs[singles[0]]
-        else:
+        elif multis or len(singles) != 1:
             value = min([idfs[i] for i in singles] + [max([idfs[i] for i in g]) for g in multis])
+        else:
+            value = idfs[singles[0]]
         w = base * value
         for m in mults:
             w *= m
         if w > 0:
-            weights.append((-w, key))
+            add((-w, key))
 
-    top = sorted(weights)[:k]
-    norm = math.sqrt(sum(w * w for w, _ in top))
+    top = sorted(weights)[:k]  # faster than heapq.nsmallest at these sizes, same order
+    norm = math.sqrt(sum([w * w for w, _ in top]))
     if not norm:
         return {}
     return {key: round(-w / norm, 6) for w, key in top}
@@ -398,29 +400,38 @@ def _script(term: str) -> str:
 _USELESS = STOP_WORDS | _REPORTING_TERMS
 
 
+_SHARED_PREFIXES = (NAME_PREFIX, DATE_PREFIX, CONCEPT_PREFIX)
+
+
 def is_shared_key(key: str) -> bool:
     """Keys that mean the same in every language: numbers, names, dates, concepts of the lexicon."""
-    return key.isdigit() or key.startswith((NAME_PREFIX, DATE_PREFIX, CONCEPT_PREFIX))
+    return key.isdigit() or key.startswith(_SHARED_PREFIXES)
 
 
 def story_keys(fp: Mapping[str, float], n: int) -> list[str]:
     """The `n` keys a document is found by when later reports look for their story: the strongest, with the
     language-independent ones counted double so that a report in another language, whose strongest words
     are of its own language, still shares some of them."""
-    return [k for k, _ in sorted(fp.items(), key=lambda kv: (-kv[1] * _lookup_weight(kv[0]), kv[0]))[:n]]
-
-
-def _lookup_weight(key: str) -> float:
-    return _SHARED_LOOKUP_BOOST if is_shared_key(key) else 1.0
+    boost, prefixes = _SHARED_LOOKUP_BOOST, _SHARED_PREFIXES  # `is_shared_key`, inlined
+    order = sorted(
+        [(-w * (boost if k.isdigit() or k.startswith(prefixes) else 1.0), k) for k, w in fp.items()]
+    )
+    return [k for _, k in order[:n]]
 
 
 def similarity(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     """Cosine of two fingerprints."""
+    return _cosine(a, _norm(a.values()), b, _norm(b.values()))
+
+
+def _cosine(a: Mapping[str, float], na: float, b: Mapping[str, float], nb: float) -> float:
+    """`similarity` of fingerprints of norms `na` and `nb`."""
+    if not (na and nb):
+        return 0.0
+    # Walks the smaller dict in its own order: a float sum depends on the order, and scores must not change.
     if len(a) > len(b):
         a, b = b, a
-    dot = sum(w * b[key] for key, w in a.items() if key in b)
-    na, nb = _norm(a.values()), _norm(b.values())
-    return dot / (na * nb) if na and nb else 0.0
+    return sum([w * b[key] for key, w in a.items() if key in b]) / (na * nb)
 
 
 def shared_similarity(a: Mapping[str, float], b: Mapping[str, float]) -> float:
@@ -430,19 +441,58 @@ def shared_similarity(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     share of the fingerprints (a year and «Alatau» in each) their cosine is divided by a floor rather than
     by their own small norms, which would make any two such parts look parallel.
     """
-    sa = {k: w for k, w in a.items() if is_shared_key(k)}
-    sb = {k: w for k, w in b.items() if is_shared_key(k)}
-    common = sa.keys() & sb.keys()
-    if len(common) < _MIN_SHARED_KEYS:
-        return 0.0
-    dot = sum(sa[k] * sb[k] for k in common)
-    return dot / max(
-        _norm(sa.values()) * _norm(sb.values()), _SHARED_NORM_FLOOR * _norm(a.values()) * _norm(b.values())
-    )
+    return _Scorer(a).shared_cosine(b)
+
+
+def _shared_part(fp: Mapping[str, float]) -> dict[str, float]:
+    prefixes = _SHARED_PREFIXES  # `is_shared_key`, inlined
+    return {k: w for k, w in fp.items() if k.isdigit() or k.startswith(prefixes)}
 
 
 def _norm(values: Iterable[float]) -> float:
-    return math.sqrt(sum(w * w for w in values))
+    return math.sqrt(sum([w * w for w in values]))
+
+
+class _Scorer:
+    """Similarities of one fingerprint to many others (see `assign`): its norms and its shared part are
+    computed once, when first needed."""
+
+    __slots__ = ("_norm", "_shared", "_shared_norm", "fp")
+
+    def __init__(self, fp: Mapping[str, float]) -> None:
+        self.fp = fp
+        self._norm: float | None = None
+        self._shared: dict[str, float] | None = None
+        self._shared_norm: float | None = None
+
+    def norm(self) -> float:
+        if self._norm is None:
+            self._norm = _norm(self.fp.values())
+        return self._norm
+
+    def match_score(self, lang: str, c: StoryCandidate) -> float:
+        """`match_score` of a document of language `lang` and this fingerprint with `c`."""
+        b = c.fingerprint
+        if c.lang == lang:
+            return _cosine(self.fp, self.norm(), b, _norm(b.values()))
+        return self.shared_cosine(b)
+
+    def shared_cosine(self, b: Mapping[str, float]) -> float:
+        """`shared_similarity` of this fingerprint with `b`."""
+        sa = self._shared
+        if sa is None:
+            sa = self._shared = _shared_part(self.fp)
+        sb = _shared_part(b)
+        # The sum runs in the order of this set, which depends on the order of the operands: `sa` first.
+        common = sa.keys() & sb.keys()
+        if len(common) < _MIN_SHARED_KEYS:
+            return 0.0
+        dot = sum([sa[k] * sb[k] for k in common])
+        if self._shared_norm is None:
+            self._shared_norm = _norm(sa.values())
+        return dot / max(
+            self._shared_norm * _norm(sb.values()), _SHARED_NORM_FLOOR * self.norm() * _norm(b.values())
+        )
 
 
 def match_score(a: StoryCandidate, b: StoryCandidate) -> float:
@@ -490,13 +540,14 @@ def same_story(a: StoryCandidate, b: StoryCandidate) -> bool:
 def stories_to_date(new: StoryCandidate, candidates: Sequence[StoryCandidate]) -> set[int]:
     """Stories of undated candidates similar enough to `new` that their dates could decide (see `assign`):
     the only ones whose reports' dates are worth looking up."""
+    scorer = _Scorer(new.fingerprint)
     return {
         c.story_id
         for c in candidates
         if c.published is None
         and c.story_id is not None
         and c.doc_id != new.doc_id
-        and match_score(new, c)
+        and scorer.match_score(new.lang, c)
         >= (SAME_LANG_THRESHOLDS if c.lang == new.lang else CROSS_LANG_THRESHOLDS)[0][1]
     }
 
@@ -512,6 +563,39 @@ def assign(
     `story_dates`: publication dates of the stories of undated candidates, as far as known besides the
     candidates' own.
     """
+    scorer = _Scorer(new.fingerprint)
+    # Most candidates score below every threshold (which interpolation cannot undercut but for its rounding):
+    # their distance in time is not worth working out.
+    least_same = min(y for _, y in SAME_LANG_THRESHOLDS) - 1e-9
+    least_cross = min(y for _, y in CROSS_LANG_THRESHOLDS) - 1e-9
+    dates: dict[int, list[date]] | None = None
+    story_gaps: dict[int, int] = {}  # an undated candidate's gap is its story's: worked out once per story
+    best: tuple[float, int] | None = None
+    for c in candidates:
+        story = c.story_id
+        if story is None or c.doc_id == new.doc_id:
+            continue
+        score = scorer.match_score(new.lang, c)
+        if score < (least_same if c.lang == new.lang else least_cross):
+            continue
+        if c.published is not None or new.published is None:
+            gap = _gap(new, c, {})  # no story's dates needed
+        elif story in story_gaps:
+            gap = story_gaps[story]
+        else:
+            if dates is None:
+                dates = _known_dates(candidates, story_dates)
+            gap = story_gaps[story] = _gap(new, c, dates)
+        if score < _required(new, c, gap):
+            continue
+        if best is None or score > best[0] or (score == best[0] and story < best[1]):
+            best = (score, story)
+    return best[1] if best else None
+
+
+def _known_dates(
+    candidates: Sequence[StoryCandidate], story_dates: Mapping[int, Sequence[date]] | None
+) -> dict[int, list[date]]:
     # An undated report is as old as its story. Without that, a report of last month's meeting that carries
     # no date would pull this month's meeting into its story.
     dates: dict[int, list[date]] = defaultdict(list)
@@ -520,16 +604,7 @@ def assign(
     for c in candidates:
         if c.story_id is not None and c.published is not None:
             dates[c.story_id].append(c.published)
-    best: tuple[float, int] | None = None
-    for c in candidates:
-        if c.story_id is None or c.doc_id == new.doc_id:
-            continue
-        score = match_score(new, c)
-        if score < _required(new, c, _gap(new, c, dates)):
-            continue
-        if best is None or score > best[0] or (score == best[0] and c.story_id < best[1]):
-            best = (score, c.story_id)
-    return best[1] if best else None
+    return dates
 
 
 def _order_key(c: StoryCandidate) -> tuple[int, int]:
