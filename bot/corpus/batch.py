@@ -392,10 +392,13 @@ async def _fetch(
         for doc_id in lookup.best:
             if doc_id < PENDING and doc_id not in fps:
                 fp = fingerprints.get(doc_id)
-                if fp is None:
-                    missing.append(doc_id)
-                else:
+                raw = lookup.rows[doc_id].fingerprint  # a store may send them anyway
+                if fp is not None:
                     fps[doc_id] = fp
+                elif raw:
+                    fps[doc_id] = fingerprints.parse(doc_id, raw)
+                else:
+                    missing.append(doc_id)
     for doc_id, raw in (await repo.fingerprints(sorted(set(missing)))).items():
         fps[doc_id] = fingerprints.parse(doc_id, raw)
     return fps
