@@ -183,7 +183,9 @@ async def plan_batch(
             continue
         f = a.features
         own = set(f.terms) | set(f.title_terms)
-        fp = fingerprint_for(a, stats, own)
+        # Counted first, the text's own terms need no adding in at each lookup (see `fingerprint_for`).
+        stats.add(own)
+        fp = weigh(a.basis, stats.df.__getitem__, max(stats.n_docs, MIN_IDF_DOCS))
         p = Planned(pos, a, fp, dedup.from_blob(a.signature), keys=tuple(story_keys(fp, QUERY_KEYS)))
         best = 0.0
         for row in rows:
@@ -204,7 +206,6 @@ async def plan_batch(
         if best < dedup.NEAR_DUPLICATE:
             p.near_id = p.near_index = None
             p.story = 0
-        stats.add(own)
         index = len(plan.planned)
         planned_by_hash[a.content_hash] = index
         for band in enumerate(a.bands):
