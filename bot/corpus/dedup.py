@@ -6,7 +6,9 @@ import functools
 import hashlib
 import re
 import zlib
+from array import array
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from bot.text.morph import fold
@@ -37,11 +39,23 @@ def _permutations() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], np.
 _WORD_RE = re.compile(r"\w+")
 
 
-def content_hash(text: str) -> str:
-    """Equal for texts that differ only in case, ё/е, whitespace and punctuation."""
+# Outside the characters that lower-case one at a time, each to one character that is a word character
+# exactly when it was one (checked over all of them): ASCII, Latin-1, the Cyrillic block with the Kazakh
+# letters, general punctuation, №. Elsewhere not so: İ gives two characters, Σ depends on the next letter.
+_FOLDS_ALONE_RE = re.compile(r"[^\x00-\xff\u0400-\u04ff\u2000-\u206f\u2116]")
+
+
+def content_hash(text: str, tokens: Sequence[str] | None = None) -> str:
+    """Equal for texts that differ only in case, ё/е, whitespace and punctuation.
+
+    `tokens`: the text's tokens folded, in order (`DocFeatures.tokens`), if known: in a text without "_" (which
+    they leave out) and with only characters that fold alone, they are its words, and its scan is spared."""
     # The words joined by single spaces: what replacing each run of \W by a space and stripping gives (the
     # stored hashes were made so), without a replacement per run.
-    canon = " ".join(_WORD_RE.findall(fold(text)))
+    if tokens is not None and "_" not in text and not _FOLDS_ALONE_RE.search(text):
+        canon = " ".join(tokens)
+    else:
+        canon = " ".join(_WORD_RE.findall(fold(text)))
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
@@ -53,15 +67,17 @@ def signature(terms: Sequence[str]) -> npt.NDArray[np.uint32]:
     if len(terms) >= 2:
         # crc32 of "a b" continued from the one of "a ", which is kept per term: one C call per bigram and no
         # string built. A bigram met twice gives the same hash, which the minimum ignores.
-        crc = zlib.crc32
-        hashes = list(map(crc, map(_encoded, terms[1:]), map(_prefix_crc, terms[:-1])))
+        encoded, prefix = _term_hashes(terms)
+        hashes = array("I", map(zlib.crc32, encoded[1:], prefix[:-1]))
     else:
-        hashes = [zlib.crc32(s.encode()) for s in set(terms) or {""}]
+        hashes = array("I", [zlib.crc32(s.encode()) for s in set(terms) or {""}])
     mul, add = _permutations32()
-    hv = np.array(hashes, dtype=np.uint32)
+    # An array of C unsigned ints is numpy's uintc, uint32 on every platform we run on: no copy made.
+    hv = np.frombuffer(hashes, dtype=np.uintc).astype(np.uint32, copy=False)
     # Universal hashing modulo 2^32: cheap and good enough for 64 independent-looking permutations. uint32
     # arithmetic wraps modulo 2^32 by itself: the same values as in 64 bits masked, with half the memory.
-    permuted = mul[:, None] * hv[None, :] + add[:, None]
+    permuted = np.multiply.outer(mul, hv)
+    permuted += add
     return permuted.min(axis=1)  # type: ignore[no-any-return]
 
 
@@ -70,18 +86,29 @@ def _permutations32() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
     import numpy as np
 
     mul, add, _ = _permutations()
-    return mul.astype(np.uint32), add.astype(np.uint32)
+    return mul.astype(np.uint32), add.astype(np.uint32)[:, None].copy()
 
 
-# Per distinct term (the common ones: a corpus has some hundred thousand): what `signature` hashes of it.
-@functools.lru_cache(maxsize=50_000)
-def _encoded(term: str) -> bytes:
-    return term.encode()
+# Per distinct term (a corpus has some hundred thousand; dropped wholesale past this many): what `signature`
+# hashes of it, its UTF-8 and the crc32 of it followed by a space. Plain dicts read by one C call per text
+# cost less than a cached function per term.
+_TERM_CACHE = 100_000
+_encoded: dict[str, bytes] = {}
+_prefix_crc: dict[str, int] = {}
 
 
-@functools.lru_cache(maxsize=50_000)
-def _prefix_crc(term: str) -> int:
-    return zlib.crc32(f"{term} ".encode())
+def _term_hashes(terms: Sequence[str]) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+    lookup = itemgetter(*terms)  # len(terms) >= 2: a tuple
+    try:
+        return lookup(_encoded), lookup(_prefix_crc)
+    except KeyError:
+        if len(_encoded) > _TERM_CACHE:
+            _encoded.clear()
+            _prefix_crc.clear()
+        for term in set(terms).difference(_encoded):
+            _encoded[term] = term.encode()
+            _prefix_crc[term] = zlib.crc32(f"{term} ".encode())
+        return lookup(_encoded), lookup(_prefix_crc)
 
 
 def bands(sig: npt.NDArray[np.uint32]) -> tuple[int, ...]:

@@ -133,7 +133,7 @@ def analyse(item: TextInput, morph: Morphology, min_chars: int, max_chars: int) 
         source_name=item.source_name,
         published=published,
         lang=lang,
-        content_hash=dedup.content_hash(body),
+        content_hash=dedup.content_hash(body, feats.tokens),
         features=feats,
         words=feats.words,
         signature=dedup.to_blob(sig),

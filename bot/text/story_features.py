@@ -5,10 +5,12 @@ the passages where it only recalls earlier events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress
+from itertools import chain, compress
 from operator import itemgetter
 from typing import NamedTuple, cast
 from weakref import WeakKeyDictionary
@@ -58,6 +60,8 @@ class DocFeatures:
     # (concept key, index terms of a phrase it replaced, space-separated): how common the concept is, in the
     # words the corpus counts
     concept_terms: tuple[tuple[str, str], ...] = ()
+    # each token folded (lower case, ё→е), in order: the words `dedup.content_hash` joins
+    tokens: tuple[str, ...] = ()
 
 
 class _Token(NamedTuple):
@@ -77,6 +81,10 @@ _CAPITALIZED, _DIGITS, _STARTS = 1, 2, 4
 _TOKEN_CACHE = 100_000
 _token_caches: WeakKeyDictionary[Morphology, dict[str, _Token]] = WeakKeyDictionary()
 _word, _term, _flags, _vocabulary = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(4)
+_key, _replaced = itemgetter(1), itemgetter(2)
+_start, _end = itemgetter(0), itemgetter(1)
+# Tokens as `TOKEN_RE` ([^\W_]+) finds them; \w+ finds the same ones in a text without "_", a little faster.
+_WORD_RE = re.compile(r"\w+")
 
 
 def _token(cache: dict[str, _Token], morph: Morphology, raw: str) -> _Token:
@@ -98,6 +106,21 @@ def _token(cache: dict[str, _Token], morph: Morphology, raw: str) -> _Token:
     return found
 
 
+def _findall(text: str) -> Callable[..., list[str]]:
+    return (TOKEN_RE if "_" in text else _WORD_RE).findall
+
+
+def _columns(toks: list[_Token]) -> tuple[tuple[str, ...], tuple[str, ...], list[int], set[str | None]]:
+    """Words, terms, the places of the few tokens that need a closer look (flags set), and the vocabulary
+    words (with None). Not by zip(*toks): its iterator per token wakes the garbage collector more often."""
+    return (
+        tuple(map(_word, toks)),
+        tuple(map(_term, toks)),
+        list(compress(range(len(toks)), map(_flags, toks))),
+        set(map(_vocabulary, toks)),
+    )
+
+
 def _tokens(raw: Sequence[str], morph: Morphology) -> list[_Token]:
     cache = _token_caches.get(morph)
     if cache is None or len(cache) > _TOKEN_CACHE:
@@ -117,7 +140,7 @@ def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
     # Tokens sentence by sentence, so that each sentence's first token is known by its place: sentences
     # are separated by spaces and punctuation only, which no token spans.
     sents = split_sentences(text)
-    findall = TOKEN_RE.findall
+    findall = _findall(text)
     raw: list[str] = []
     firsts: list[int] = []  # the place of each sentence's first token (the next one's, if it has none)
     for start, end, _ in sents:
@@ -125,12 +148,9 @@ def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
         raw += findall(text, start, end)
     n = len(raw)
     toks = _tokens(raw, morph)
-    words: tuple[str, ...] = tuple(map(_word, toks))
-    terms: tuple[str, ...] = tuple(map(_term, toks))
-    marked = list(compress(range(n), map(_flags, toks)))  # the few tokens that need a closer look
-    ttoks = _tokens(findall(title), morph) if title else []
-    title_words: tuple[str, ...] = tuple(map(_word, ttoks))
-    title_terms: tuple[str, ...] = tuple(map(_term, ttoks))
+    words, terms, marked, vocabulary = _columns(toks)
+    ttoks = _tokens(_findall(title)(title), morph) if title else []
+    title_words, title_terms, _, title_vocabulary = _columns(ttoks)
 
     # Every sentence starts with a capital letter, so a capitalized first word is a name only if the same
     # term is capitalized somewhere else too (Токаев…, not Согласно…).
@@ -145,8 +165,12 @@ def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
     )
     dates = _date_keys(words, [i for i in marked if toks[i].flags & _DIGITS])
     bg_tokens: set[int] = set()
-    for j, (start, end) in _background(text, sents):
-        bg_tokens.update(range(firsts[j], firsts[j] + len(findall(text, start, end))))
+    if spans := _background(text, sents):
+        # A span ends at a line break, which no sentence holds: its tokens are those of the sentences in it.
+        starts = [start for start, _, _ in sents]
+        for j, (_, end) in spans:
+            after = bisect_left(starts, end, j + 1)
+            bg_tokens.update(range(firsts[j], firsts[after] if after < len(firsts) else n))
     # A name the lexicon knows is its concept; only the others need a transliterated key.
     names = [(terms[i], words[i]) for i in capitalized if terms[i] in inner and i not in in_lexicon]
     # English headlines capitalize every word, so only words known as names from the body count there.
@@ -163,11 +187,12 @@ def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
     lead_count = firsts[_LEAD_SENTENCES] if len(firsts) > _LEAD_SENTENCES else n
     lead = [*terms[:lead_count], *(key for start, key, _ in body_concepts if start < lead_count)]
 
+    concepts = (*body_concepts, *title_concepts)
     background: tuple[str, ...] = ()
     if bg_tokens:
         placed = _placed(n, body_concepts, in_lexicon)
         background = tuple(t for i, t in (*zip(placed, story_terms, strict=True), *dates) if i in bg_tokens)
-    vocabulary = {*map(_vocabulary, toks), *map(_vocabulary, ttoks)}
+    vocabulary |= title_vocabulary
     vocabulary.discard(None)
     return DocFeatures(
         terms=terms,
@@ -179,7 +204,10 @@ def features(text: str, title: str | None, morph: Morphology) -> DocFeatures:
         story_terms=tuple(story_terms),
         story_title_terms=tuple(story_title_terms),
         background=background,
-        concept_terms=tuple(sorted({(k, " ".join(ts)) for _, k, ts in (*body_concepts, *title_concepts)})),
+        concept_terms=tuple(
+            sorted(set(zip(map(_key, concepts), map(" ".join, map(_replaced, concepts)), strict=True)))
+        ),
+        tokens=words,
     )
 
 
@@ -191,18 +219,16 @@ def _with_concepts(
     spans = lexicon.find_from(words, terms, starts, [toks[i].starting for i in starts])
     if not spans:
         return list(terms), [], set()
-    out: list[str] = []
-    found: list[tuple[int, str, tuple[str, ...]]] = []
-    covered: set[int] = set()
-    last = 0
-    for start, end, concept in spans:
-        key = CONCEPT_PREFIX + concept
-        out += terms[last:start]
-        out.append(key)
-        found.append((start, key, tuple(terms[start:end])))
-        covered.update(range(start, end))
-        last = end
-    out += terms[last:]
+    # A text of the domain has a phrase every few tokens: these run in C rather than once per phrase.
+    firsts, ends = list(map(_start, spans)), list(map(_end, spans))
+    keys = [CONCEPT_PREFIX + concept for _, _, concept in spans]
+    found = list(zip(firsts, keys, map(tuple, map(terms.__getitem__, map(slice, firsts, ends))), strict=True))
+    covered = set(chain.from_iterable(map(range, firsts, ends)))
+    # Each phrase's first token becomes its key; its other tokens, in longer phrases, go.
+    first_key = dict(zip(firsts, keys, strict=True))
+    out = list(map(first_key.get, range(len(terms)), terms))
+    if len(covered) > len(spans):
+        out = [out[i] for i in _placed(len(terms), found, covered)]
     return out, found, covered
 
 
