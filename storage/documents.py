@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import cast
+from typing import Any, Literal, cast
 
 from storage.db import Database, write_failure
 from storage.models import (
@@ -421,13 +421,9 @@ class DocumentRepository:
 
     async def fingerprints(self, ids: Sequence[int]) -> dict[int, str]:
         """The stored fingerprints (JSON) of these documents."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = await self.db.fetchall(
-            f"SELECT doc_id, fingerprint FROM doc_features WHERE doc_id IN ({marks})", list(ids)
-        )
-        return {int(r[0]): str(r[1]) for r in rows}
+        return {
+            doc_id: str(value) for doc_id, value in (await self._feature_column(ids, "fingerprint")).items()
+        }
 
     async def story_key_docs(
         self, queries: Sequence[StoryQuery], per_key: int = 25
@@ -439,13 +435,20 @@ class DocumentRepository:
         )
 
     async def minhashes(self, ids: Sequence[int]) -> dict[int, bytes]:
+        return {
+            doc_id: bytes(value) for doc_id, value in (await self._feature_column(ids, "minhash")).items()
+        }
+
+    async def _feature_column(
+        self, ids: Sequence[int], column: Literal["minhash", "fingerprint"]
+    ) -> dict[int, Any]:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
         rows = await self.db.fetchall(
-            f"SELECT doc_id, minhash FROM doc_features WHERE doc_id IN ({marks})", list(ids)
+            f"SELECT doc_id, {column} FROM doc_features WHERE doc_id IN ({marks})", list(ids)
         )
-        return {int(r[0]): bytes(r[1]) for r in rows}
+        return {int(r[0]): r[1] for r in rows}
 
     async def fingerprint(self, doc_id: int) -> dict[str, float]:
         value = await self.db.scalar("SELECT fingerprint FROM doc_features WHERE doc_id = ?", (doc_id,))

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from storage.models import (
     CorpusStats,
@@ -475,12 +475,9 @@ class DocumentRepository(Search):
         ]
 
     async def fingerprints(self, ids: Sequence[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        rows = await self.db.fetch(
-            "SELECT doc_id, fingerprint FROM doc_features WHERE doc_id = ANY($1::bigint[])", list(ids)
-        )
-        return {int(r[0]): str(r[1]) for r in rows}
+        return {
+            doc_id: str(value) for doc_id, value in (await self._feature_column(ids, "fingerprint")).items()
+        }
 
     async def story_key_docs(
         self, queries: Sequence[StoryQuery], per_key: int = 25
@@ -504,12 +501,19 @@ class DocumentRepository(Search):
         return out
 
     async def minhashes(self, ids: Sequence[int]) -> dict[int, bytes]:
+        return {
+            doc_id: bytes(value) for doc_id, value in (await self._feature_column(ids, "minhash")).items()
+        }
+
+    async def _feature_column(
+        self, ids: Sequence[int], column: Literal["minhash", "fingerprint"]
+    ) -> dict[int, Any]:
         if not ids:
             return {}
         rows = await self.db.fetch(
-            "SELECT doc_id, minhash FROM doc_features WHERE doc_id = ANY($1::bigint[])", list(ids)
+            f"SELECT doc_id, {column} FROM doc_features WHERE doc_id = ANY($1::bigint[])", list(ids)
         )
-        return {int(r[0]): bytes(r[1]) for r in rows}
+        return {int(r[0]): r[1] for r in rows}
 
     async def fingerprint(self, doc_id: int) -> dict[str, float]:
         value = await self.db.fetchval("SELECT fingerprint FROM doc_features WHERE doc_id = $1", doc_id)
