@@ -26,7 +26,6 @@ from bot.corpus.errors import UploadError
 from bot.corpus.extract import ExtractFailure, Limits, RawItem
 from bot.corpus.extract.worker import ExtractionWorker
 from bot.corpus.ingest import (
-    BATCH_SIZE,
     INTERNAL_ERROR,
     Corpus,
     IngestResult,
@@ -43,6 +42,10 @@ from bot.text.summarize import summarize
 from storage.db import StorageWriteError
 from storage.interfaces import PendingStore, Transactions
 from storage.models import PendingUpload, UnfinishedUpload
+
+# Texts stored per step of an upload through the chat: its progress message moves (and a crash resumes) step
+# by step, so steps stay short even though `ingest_many` stores bigger batches faster (the CLI's bulk ingest).
+UPLOAD_BATCH = 64
 
 log = logging.getLogger(__name__)
 
@@ -323,8 +326,8 @@ class UploadService:
         stopped: UploadError | None = None
         not_saved: list[str] = []
         audited = self._audited(run.admin_id, run.upload_id)
-        for start in range(0, len(items), BATCH_SIZE):
-            batch = items[start : start + BATCH_SIZE]
+        for start in range(0, len(items), UPLOAD_BATCH):
+            batch = items[start : start + UPLOAD_BATCH]
             if stopped is not None:
                 # The storage refused a write: nothing more is tried; every item left is named.
                 not_saved += [item.source for item in batch]

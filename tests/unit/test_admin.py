@@ -431,9 +431,8 @@ def _numbered(i: int) -> RawItem:
 
 
 async def test_bulk_reports_progress_between_batches_when_the_interval_has_passed(
-    admin: Admin, clock: TickingClock, monkeypatch: pytest.MonkeyPatch
+    admin: Admin, clock: TickingClock
 ) -> None:
-    monkeypatch.setattr(uploads_module, "BATCH_SIZE", 64)  # a small upload in several batches
     await admin.corpus.ingest(TextInput(AIRPORT, source="seed"))
     entries: list[RawItem | ExtractFailure] = [_numbered(i) for i in range(150)]
     entries += [
@@ -459,9 +458,8 @@ async def test_bulk_reports_progress_between_batches_when_the_interval_has_passe
 
 
 async def test_bulk_with_a_zero_interval_reports_after_every_batch(
-    corpus: Corpus, search: SearchService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Corpus, search: SearchService, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(uploads_module, "BATCH_SIZE", 64)
     settings = Settings(
         database_path=tmp_path / "x.db", admin_ids=frozenset({ADMIN}), upload_progress_seconds=0
     )
