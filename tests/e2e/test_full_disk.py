@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from bot.app.playground import LocalBot
-from bot.corpus.ingest import TextInput
+from bot.corpus.ingest import BATCH_SIZE, TextInput
 from emulator import BotAPIEmulator, EmulatedUser, StoredMessage
 from storage.db import Database, StorageWriteError, WriteFailure
 from tests.e2e.helpers import REPLY_TIMEOUT, local_bot, say
@@ -38,7 +38,10 @@ ADMIN_ID = 42
 READER_ID = 501
 NEWCOMER_ID = 777
 SEEDED = 12
-UPLOADED = 150  # three batches of the corpus engine (64, 64, 22), no worker process
+UPLOADED = 150  # three steps of a chat upload (64, 64, 22), no worker process
+# The CLI stores the corpus engine's batches: three of them (the disk fills in the second).
+CLI_UPLOADED = 2 * BATCH_SIZE + 22
+EXTRA_PAGES = 640  # room for about one and a half of those batches (all of them take ~1,100 pages)
 
 
 def news(i: int) -> str:
@@ -293,10 +296,12 @@ def test_cli_ingest_on_a_full_disk_exits_non_zero_naming_every_item_not_saved(tm
     launcher = tmp_path / "full_disk_launcher.py"
     launcher.write_text(LAUNCHER, encoding="utf-8")
     folder, db = tmp_path / "in", tmp_path / "cli.db"
-    names = write_news(folder, 0, UPLOADED)
-    result = run_cli("--db", str(db), "ingest", str(folder), env={"EXTRA_PAGES": "80"}, launcher=launcher)
+    names = write_news(folder, 0, CLI_UPLOADED)
+    result = run_cli(
+        "--db", str(db), "ingest", str(folder), env={"EXTRA_PAGES": str(EXTRA_PAGES)}, launcher=launcher
+    )
     saved = check_stopped_run(result, names, db)
-    assert 0 < saved < UPLOADED
+    assert 0 < saved < CLI_UPLOADED, saved
 
     # Reading needs no space: a search of the same database still answers, at the same limit.
     found = run_cli("--db", str(db), "search", "сводка номер 3", env={"EXTRA_PAGES": "0"}, launcher=launcher)
@@ -307,7 +312,7 @@ def test_cli_ingest_on_a_full_disk_exits_non_zero_naming_every_item_not_saved(tm
     again = run_cli("--db", str(db), "ingest", str(folder))
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"duplicates {saved} (skipped), failed 0" in again.stdout
-    assert documents_in(db) == UPLOADED
+    assert documents_in(db) == CLI_UPLOADED
 
 
 # --- a real full disk: a small tmpfs --------------------------------------------------------------------------
@@ -321,7 +326,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a tmpfs needs root and mount(8); the max_page_count tests cover the logic")
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], capture_output=True, text=True
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], capture_output=True, text=True
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip() or mounted.returncode})")
@@ -334,7 +339,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.slow
 def test_cli_ingest_on_a_real_full_tmpfs(tmp_path: Path, small_disk: Path) -> None:
     folder, db = tmp_path / "in", small_disk / "alatau.db"
-    names = write_news(folder, 0, 600)
+    names = write_news(folder, 0, CLI_UPLOADED)
     result = run_cli("--db", str(db), "ingest", str(folder))
     saved = check_stopped_run(result, names, db)
     assert 0 < saved < len(names)
