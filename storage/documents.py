@@ -475,7 +475,7 @@ class DocumentRepository:
             return []
         sql, params = _story_candidates_sql(keys, start, end, limit, per_key, min_shared)
         rows = await self.db.fetchall(sql, params)
-        return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4], int(r[5])) for r in rows]
+        return [_feature_row(r) for r in rows]
 
     async def stats(self) -> CorpusStats:
         total = await self.db.int_scalar("SELECT count(*) FROM documents")
@@ -820,7 +820,11 @@ def _story_candidates(
         return []
     sql, params = _story_candidates_sql(keys, start, end, limit, per_key, min_shared, fingerprints)
     rows = conn.execute(sql, params).fetchall()
-    return [FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4], int(r[5])) for r in rows]
+    return [_feature_row(r) for r in rows]
+
+
+def _feature_row(r: sqlite3.Row) -> FeatureRow:
+    return FeatureRow(int(r[0]), r[1], _to_date(r[2]), r[3], r[4], int(r[5]))
 
 
 def _one(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> sqlite3.Row | None:
