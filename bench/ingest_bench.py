@@ -87,7 +87,7 @@ async def _ours(
         for title, text, published in docs
     )
     t0 = time.perf_counter()
-    async with AnalysisPool(20, 200_000, workers=workers, local=morph) as pool:
+    async with AnalysisPool(20, 200_000, workers=workers) as pool:
         async for _ in corpus.ingest_many(inputs, pool=pool):
             pass
     return time.perf_counter() - t0, backend, corpus

@@ -213,9 +213,7 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     try:
         items = _items(args.paths, limits, args.source_name, record, args.follow_symlinks)
         # A second core analyses texts while this process writes the database.
-        async with AnalysisPool(
-            settings.min_text_chars, settings.max_text_chars, local=services.corpus.morph
-        ) as pool:
+        async with AnalysisPool(settings.min_text_chars, settings.max_text_chars) as pool:
             async for _ in services.corpus.ingest_many(items, on_result=record, pool=pool):
                 pass
     finally:

@@ -136,7 +136,6 @@ class AnalysisPool:
         ahead: int = 2 * BATCH_SIZE,
         chunk: int = CHUNK,
         chunk_chars: int = CHUNK_CHARS,
-        local: Morphology | None = None,
     ) -> None:
         """`ahead`: texts handed out before their results are read. While the database stores one batch
         nothing is read, so with less than a batch ahead the worker would sit idle half the time. One worker
@@ -145,13 +144,7 @@ class AnalysisPool:
 
         Texts go to the worker `chunk` at a time (fewer when they are long, over `chunk_chars`): each
         hand-over costs this process's pool threads a wake-up, a future and a message each way, which the
-        event loop's thread then waits for; per chunk rather than per text.
-
-        `local`: this process's own analyser, for a process that does nothing else meanwhile (the CLI). While
-        the worker is starting (a new interpreter that loads its dictionaries: ~0.5 s, when this process
-        could store a few hundred texts), this process analyses the earliest chunks the worker has not
-        started, rather than wait. Not for the bot's process: a chunk's analysis holds its event loop for
-        tens of milliseconds."""
+        event loop's thread then waits for; per chunk rather than per text."""
         # spawn, not fork: the parent runs an event loop and database threads that must not be copied.
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
@@ -162,11 +155,6 @@ class AnalysisPool:
         self.ahead = ahead
         self.chunk = chunk
         self.chunk_chars = chunk_chars
-        self.local = local
-        self.min_chars = min_chars
-        self.max_chars = max_chars
-        self.analysed_here = 0  # texts this process analysed itself (`local`)
-        self._worker_up = False
 
     async def __aenter__(self) -> AnalysisPool:
         return self
@@ -177,12 +165,10 @@ class AnalysisPool:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     async def map(self, items: Iterable[TextInput]) -> AsyncIterator[tuple[TextInput, Analysis | Exception]]:
-        # Each chunk in input order, with the worker's future for it or, once analysed here, its results.
-        pending: deque[tuple[list[TextInput], Future[list[_Sent | Exception]] | list[Analysis | Exception]]]
-        pending = deque()
+        pending: deque[tuple[list[TextInput], Future[list[_Sent | Exception]]]] = deque()
         source = iter(items)
         exhausted = False
-        queued = 0  # texts handed to the worker and not yet read
+        queued = 0  # texts handed out and not yet read
         while True:
             while not exhausted and queued < self.ahead:
                 chunk = self._next_chunk(source)
@@ -193,53 +179,14 @@ class AnalysisPool:
                 queued += len(chunk)
             if not pending:
                 return
-            if self._take_over(pending):
-                queued = sum(len(c) for c, f in pending if isinstance(f, Future))
-                continue
-            chunk, work = pending.popleft()
-            if not isinstance(work, Future):
-                for item, analysis in zip(chunk, work, strict=True):
-                    yield item, analysis
-                continue
+            chunk, future = pending.popleft()
             queued -= len(chunk)
             try:
-                results: list[_Sent | Exception] = await asyncio.wrap_future(work)
+                results: list[_Sent | Exception] = await asyncio.wrap_future(future)
             except Exception as exc:  # a crash in the worker is these items' failure, not the batch's
                 results = [exc] * len(chunk)
             for item, result in zip(chunk, results, strict=True):
                 yield item, result if isinstance(result, Exception) else _received(item, result)
-
-    def _take_over(
-        self,
-        pending: deque[tuple[list[TextInput], Future[list[_Sent | Exception]] | list[Analysis | Exception]]],
-    ) -> bool:
-        """With `local`, while the next result is not ready: analyse here the earliest chunk the worker has
-        not started (its future cancelled). False when there is none, or nothing to wait for."""
-        head = pending[0][1]
-        if self.local is None or self._worker_up or not isinstance(head, Future):
-            return False
-        if head.done():
-            # Once started the worker keeps ahead: analysing here too would take this process's time from
-            # storing, the slower side of a bulk ingest.
-            self._worker_up = True
-            return False
-        # A worker that never answers must not make this process hold the whole run's analyses.
-        if sum(len(c) for c, w in pending if not isinstance(w, Future)) >= self.ahead:
-            return False
-        for index, (chunk, work) in enumerate(pending):
-            if isinstance(work, Future) and work.cancel():
-                pending[index] = (chunk, [self._analyse_here(item) for item in chunk])
-                self.analysed_here += len(chunk)
-                return True
-        return False
-
-    def _analyse_here(self, item: TextInput) -> Analysis | Exception:
-        assert self.local is not None
-        try:
-            # The same as the worker's, so that who analysed a text never shows.
-            return _received(item, _to_send(item, analyse(item, self.local, self.min_chars, self.max_chars)))
-        except Exception as exc:  # this text's failure, as in the worker
-            return exc
 
     def _next_chunk(self, source: Iterator[TextInput]) -> list[TextInput]:
         chunk: list[TextInput] = []
