@@ -13,7 +13,7 @@ import bisect
 import heapq
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -158,72 +158,17 @@ class BatchPlan:
         )
 
 
-def _weighed(pos: int, a: Analysis, stats: TermStats) -> Planned:
-    """A fresh text counted into `stats`, and its story fingerprint weighed with them."""
-    f = a.features
-    own = set(f.terms) | set(f.title_terms)
-    # Counted first, the text's own terms need no adding in at each lookup (see `fingerprint_for`).
-    stats.add(own)
-    fp = weigh(a.basis, stats.df.__getitem__, max(stats.n_docs, MIN_IDF_DOCS))
-    return Planned(pos, a, fp, dedup.from_blob(a.signature), keys=tuple(story_keys(fp, QUERY_KEYS)))
-
-
-class Ahead:
-    """Story fingerprints weighed ahead of a batch's planning, while the batch before it is being stored (the
-    event loop is free then): each text counted into `stats` in order, as `plan_batch` would count it.
-    Planning uses them while it finds the same texts fresh, if the statistics were not read again meanwhile
-    (see `keep`)."""
-
-    def __init__(self, stats: TermStats, seen: Iterable[str]) -> None:
-        self.stats = stats
-        self.version = stats.version
-        self.seen = set(seen)  # content hashes stored or planned before these texts
-        self.entries: list[tuple[Analysis, Planned | None]] = []  # None: a repeat, not counted
-
-    def add(self, a: Analysis) -> None:
-        if not self.stats.loaded or self.stats.version != self.version:
-            return  # the batch being stored failed: its statistics are read again, and these start over
-        if a.content_hash in self.seen:
-            self.entries.append((a, None))
-            return
-        self.seen.add(a.content_hash)
-        self.entries.append((a, _weighed(len(self.entries), a, self.stats)))
-
-    def keep(self, items: Sequence[tuple[int, Analysis]], stored: Collection[str]) -> None:
-        """Keep what planning `items` would count the same way, in the same statistics: the entries up to the
-        first text that turns out stored already (or not), or none if the statistics were read again."""
-        if self.stats.version != self.version:
-            self.entries.clear()
-            return
-        seen: set[str] = set()
-        for index, ((_, a), (b, p)) in enumerate(zip(items, self.entries, strict=False)):
-            fresh = a.content_hash not in stored and a.content_hash not in seen
-            seen.add(a.content_hash)
-            if a is not b or fresh != (p is not None):
-                # Counts are sums: taking out the later ones leaves the earlier ones as planning makes them.
-                for c, q in self.entries[index:]:
-                    if q is not None:
-                        self.stats.remove(set(c.features.terms) | set(c.features.title_terms))
-                del self.entries[index:]
-                return
-
-
 async def plan_batch(
     repo: DocumentStore,
     items: Sequence[tuple[int, Analysis]],
     stats: TermStats,
     fingerprints: Fingerprints,
-    ahead: Ahead | None = None,
 ) -> BatchPlan:
     """Decide for each analysed text (with its place in the batch) whether it is stored already, which text
     it republishes, and which story it joins; `stats` move with each text planned, as they would if it had
-    been stored. `fingerprints`: those of stored texts that the caller has parsed already; `ahead`: the
-    first texts' fingerprints, if they were weighed already."""
+    been stored. `fingerprints`: those of stored texts that the caller has parsed already."""
     plan = BatchPlan()
     stored = await repo.by_hashes(sorted({a.content_hash for _, a in items}))
-    if ahead is not None:
-        ahead.keep(items, stored)
-    weighed = {id(a): p for a, p in ahead.entries if p is not None} if ahead is not None else {}
     fresh = [a for _, a in items if a.content_hash not in stored]
     near_rows = iter(await repo.near_candidates([a.bands for a in fresh]))
     planned_by_hash: dict[str, int] = {}
@@ -236,8 +181,12 @@ async def plan_batch(
         if a.content_hash in planned_by_hash:
             plan.repeated.append(Repeated(pos, a, index=planned_by_hash[a.content_hash]))
             continue
-        p = weighed.get(id(a)) or _weighed(pos, a, stats)
-        p.pos = pos
+        f = a.features
+        own = set(f.terms) | set(f.title_terms)
+        # Counted first, the text's own terms need no adding in at each lookup (see `fingerprint_for`).
+        stats.add(own)
+        fp = weigh(a.basis, stats.df.__getitem__, max(stats.n_docs, MIN_IDF_DOCS))
+        p = Planned(pos, a, fp, dedup.from_blob(a.signature), keys=tuple(story_keys(fp, QUERY_KEYS)))
         best = 0.0
         for row in rows:
             sim = dedup.similarity(p.signature, dedup.from_blob(row.minhash))

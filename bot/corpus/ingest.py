@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import date
 from enum import StrEnum
 from importlib import resources
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING
 
 from bot.corpus import dedup
 from bot.corpus.batch import (
@@ -22,7 +20,6 @@ from bot.corpus.batch import (
     STORED_KEYS,
     STORY_CANDIDATES,
     STORY_PER_KEY,
-    Ahead,
     BatchPlan,
     Fingerprints,
     fingerprint_for,
@@ -251,10 +248,6 @@ def _tracked(items: Iterable[TextInput], taken: deque[TextInput]) -> Iterator[Te
         yield item
 
 
-def _analysed(analysis: Analysis | Exception) -> TypeGuard[Analysis]:
-    return not isinstance(analysis, Exception)
-
-
 def _failed(item: TextInput, error: UploadError) -> IngestResult:
     return IngestResult(
         Status.FAILED, item.source, url=item.url, title=item.title, reason=str(error), error=error
@@ -268,13 +261,11 @@ class TermStats:
         self.df: Counter[str] = Counter()
         self.n_docs = 0
         self.loaded = False
-        self.version = 0  # moves at every load: counts made before it are gone
 
     async def load(self, documents: DocumentStore) -> None:
         self.df = Counter(await documents.term_frequencies())
         self.n_docs = await documents.indexed_count()
         self.loaded = True
-        self.version += 1
 
     def add(self, terms: Iterable[str]) -> None:
         self.df.update(set(terms))
@@ -531,75 +522,38 @@ class Corpus:
         batch: list[tuple[TextInput, Analysis | Exception]] = []
         stopped: _WriteStopped | None = None
         pairs = pool.map(source) if pool is not None else self._analyse_here(source)
-        # The batch being stored while the next one is collected: reading the analyses (unpickling, building
-        # them) takes this process's event loop while the database thread waits, and the other way round.
-        writing: asyncio.Task[list[IngestResult]] | None = None
-        planned = (
-            asyncio.Event()
-        )  # the batch under way is planned: the next one's fingerprints can be weighed
-        previous: list[tuple[TextInput, Analysis | Exception]] = []
-        ahead: Ahead | None = None
         try:
             async for pair in pairs:
                 taken.popleft()
                 batch.append(pair)
-                if writing is not None and planned.is_set() and self.term_stats.loaded:
-                    if ahead is None:
-                        ahead = Ahead(self.term_stats, (a.content_hash for _, a in previous if _analysed(a)))
-                        for _, a in batch[:-1]:
-                            if _analysed(a):
-                                ahead.add(a)
-                    if _analysed(pair[1]):
-                        ahead.add(pair[1])
                 if len(batch) < BATCH_SIZE:
                     continue
-                if writing is not None:
-                    try:
-                        results = await writing
-                    except _WriteStopped as exc:
-                        stopped = exc
-                        break
-                    finally:
-                        writing = None
-                    for result in results:
-                        yield self._emit(result, on_result)
-                planned = asyncio.Event()
-                writing = asyncio.create_task(self._ingest_batch(batch, with_saved, ahead, planned))
-                previous, batch, ahead = batch, [], None
-            if writing is not None:
                 try:
-                    for result in await writing:
-                        yield self._emit(result, on_result)
+                    results = await self._ingest_batch(batch, with_saved)
                 except _WriteStopped as exc:
                     stopped = exc
-                finally:
-                    writing = None
+                    break
+                batch = []
+                for result in results:
+                    yield self._emit(result, on_result)
         finally:
-            if writing is not None:
-                # The caller stopped reading: the batch under way still ends, stored or rolled back whole.
-                with suppress(Exception):
-                    await writing
             # Analysis running ahead is abandoned (a stop, or the caller stopped reading).
             aclose = getattr(pairs, "aclose", None)
             if aclose is not None:
                 await aclose()
         if stopped is None and batch:
-            last, batch = batch, []
             try:
-                for result in await self._ingest_batch(last, with_saved, ahead):
+                for result in await self._ingest_batch(batch, with_saved):
                     yield self._emit(result, on_result)
             except _WriteStopped as exc:
                 stopped = exc
-            else:
-                return
         if stopped is None:
             return
         log.warning("writing stopped (%s): the rest of this run is not saved", stopped.error.detail)
         refusal = stop_error(stopped.error)
         for result in stopped.done:
             yield self._emit(result, on_result)
-        # The texts refused with the stopped batch, then those collected after it.
-        for item, analysis in [*stopped.rest, *batch]:
+        for item, analysis in stopped.rest:
             # A text refused on its own merits says so; the others were lost to the failed write.
             failure = self._analysis_failure(item, analysis) or _failed(item, refusal)
             yield self._emit(failure, on_result)
@@ -619,24 +573,15 @@ class Corpus:
     ) -> AsyncIterator[tuple[TextInput, Analysis | Exception]]:
         for item in items:
             try:
-                analysis: Analysis | Exception = analyse(item, self.morph, self.min_chars, self.max_chars)
+                yield item, analyse(item, self.morph, self.min_chars, self.max_chars)
             except Exception as exc:
-                analysis = exc
-            yield item, analysis
-            # The batch being stored goes on meanwhile, and other tasks of the bot's loop are not held up.
-            await asyncio.sleep(0)
+                yield item, exc
 
     async def _ingest_batch(
-        self,
-        pairs: list[tuple[TextInput, Analysis | Exception]],
-        with_saved: SavedHook | None = None,
-        ahead: Ahead | None = None,
-        planned: asyncio.Event | None = None,
+        self, pairs: list[tuple[TextInput, Analysis | Exception]], with_saved: SavedHook | None = None
     ) -> list[IngestResult]:
-        """`ahead`: the first texts' fingerprints, weighed while the batch before was stored; `planned` is set
-        once this batch's statistics are counted (the next batch's can be weighed from then on)."""
         try:
-            return await self._ingest_batch_at_once(pairs, with_saved, ahead, planned)
+            return await self._ingest_batch_at_once(pairs, with_saved)
         except _BatchFailed as failed:
             stop = write_failure(failed.__cause__) if failed.__cause__ is not None else None
             if stop is not None:
@@ -661,11 +606,7 @@ class Corpus:
         return None
 
     async def _ingest_batch_at_once(
-        self,
-        pairs: list[tuple[TextInput, Analysis | Exception]],
-        with_saved: SavedHook | None = None,
-        ahead: Ahead | None = None,
-        planned: asyncio.Event | None = None,
+        self, pairs: list[tuple[TextInput, Analysis | Exception]], with_saved: SavedHook | None = None
     ) -> list[IngestResult]:
         """The batch in one transaction and a few round trips (see `bot.corpus.batch`): a text the database
         refuses is rolled back alone and reported; the others are stored."""
@@ -682,9 +623,7 @@ class Corpus:
                 stats = await self.stats()
                 # Statistics move with each planned text: the next one of the batch must see it (story
                 # fingerprints weigh words by how common they are).
-                plan = await plan_batch(self.repo, analysed, stats, self.fingerprints, ahead)
-                if planned is not None:
-                    planned.set()
+                plan = await plan_batch(self.repo, analysed, stats, self.fingerprints)
                 ids = await self.repo.add_many(plan.documents())
                 self._results(plan, ids, [item for item, _ in pairs], results)
                 done = [r for r in results if r is not None]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import random
-from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -261,10 +260,9 @@ async def test_a_batch_groups_texts_as_one_by_one(
 async def test_batches_with_repeats_group_texts_as_one_by_one(
     corpus: Corpus, morph: Morphology, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A batch's fingerprints are weighed while the batch before it is stored, counting each fresh text into
-    # the statistics. Repeats of texts stored two batches back, of the batch being stored, and of the same
-    # batch are not counted: planning finds them stored and takes back what was counted ahead from there.
-    from bot.corpus import batch, ingest
+    # Repeats of texts stored two batches back, of the batch before, and of the same batch: each is found
+    # stored (or planned) and not counted into the statistics that weigh the later texts' fingerprints.
+    from bot.corpus import ingest
 
     root = Path(__file__).parents[2]
     paths = sorted((root / "tests/fixtures/stories").glob("*.txt"))
@@ -276,15 +274,6 @@ async def test_batches_with_repeats_group_texts_as_one_by_one(
         # the first of two batches back, the first of the batch before, and one of its own batch
         repeated[at + 1 : at + 1] = [inputs[at - 2 * size], inputs[at - size], inputs[at]]
     monkeypatch.setattr(ingest, "BATCH_SIZE", size)
-    counted = 0
-    add = batch.Ahead.add
-
-    def counting(self: batch.Ahead, a: ingest.Analysis) -> None:
-        nonlocal counted
-        counted += 1
-        add(self, a)
-
-    monkeypatch.setattr(batch.Ahead, "add", counting)
     one_db = Database(tmp_path / "one.db")
     await one_db.connect()
     try:
@@ -299,7 +288,6 @@ async def test_batches_with_repeats_group_texts_as_one_by_one(
 
     assert grouping(batched) == grouping(single)
     assert sum(r.status is Status.DUPLICATE for r in batched) >= 3
-    assert counted > 0, "fingerprints were weighed ahead"
     stats = await corpus.stats()
     fresh = Corpus(corpus.db, morph, min_chars=20, repo=corpus.repo)
     assert (await fresh.stats()).df == +stats.df
@@ -310,9 +298,9 @@ async def test_batches_with_repeats_group_texts_as_one_by_one(
 async def test_a_full_disk_while_the_next_batch_waits_names_every_text_once(
     db: Database, morph: Morphology, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A batch is stored while the next one is collected. The disk fills in the middle of the run: the
-    # batch being stored is rolled back whole, and it, the batch collected meanwhile and every text not
-    # reached come out FAILED (disk full), each once and in order; the batches before stay stored.
+    # The disk fills in the middle of a run of nine batches: the batch being stored is rolled back whole,
+    # and it and every text not reached come out FAILED (disk full), each once and in order; the batches
+    # before stay stored.
     from bot.corpus import ingest
 
     root = Path(__file__).parents[2]
@@ -331,34 +319,6 @@ async def test_a_full_disk_while_the_next_batch_waits_names_every_text_once(
     assert stored == results[: len(stored)], "the texts stored come first: nothing after the stop"
     assert len(stored) % 10 == 0 and 10 <= len(stored) <= len(inputs) - 30, len(stored)
     assert await db.int_scalar("SELECT count(*) FROM documents") == len(stored)
-
-
-async def test_weighed_ahead_keeps_only_what_planning_counts_the_same_way(morph: Morphology) -> None:
-    from bot.corpus import batch, ingest
-
-    a, b, c = (ingest.analyse(TextInput(t), morph, 20, 200_000) for t in (DECREE, COUNCIL, ENGLISH))
-    stats = ingest.TermStats()
-    stats.loaded = True
-    before = (+stats.df, stats.n_docs)
-    ahead = batch.Ahead(stats, seen=[b.content_hash])
-    for x in (a, b, c, a):
-        ahead.add(x)
-    assert [p is not None for _, p in ahead.entries] == [True, False, True, False]
-    assert stats.n_docs == 2
-    # Planning finds `c` stored already: what was counted from it on goes back out; `a` stays counted.
-    ahead.keep([(0, a), (1, b), (2, c), (3, a)], stored={b.content_hash, c.content_hash})
-    assert [x for x, _ in ahead.entries] == [a, b]
-    only_a = ingest.TermStats()
-    only_a.add(set(a.features.terms) | set(a.features.title_terms))
-    assert (+stats.df, stats.n_docs) == (only_a.df, 1)
-    # Statistics read again meanwhile: nothing counted ahead is used, and nothing is taken out of them.
-    stats.version += 1
-    ahead.keep([(0, a), (1, b)], stored=set())
-    assert ahead.entries == []
-    assert stats.n_docs == 1
-    ahead.add(c)
-    assert ahead.entries == [] and stats.n_docs == 1
-    assert before == (Counter(), 0)
 
 
 def test_an_earlier_text_of_the_batch_pushes_out_the_stored_one_it_overtakes(
