@@ -3,12 +3,18 @@ word for it.
 
 Pacing. Telegram counts in sliding windows — about 30 messages a second in all, one a second to a private
 chat, 20 a minute to a group or channel — and answers 429 past them. What it counts is when requests
-arrive, not when they left, and requests that left evenly may arrive bunched. The engine spaces sends so
-that no window can overflow as long as arrivals drift from departures by less than a margin m: at a
-configured rate R (a window of R per second) consecutive sends are (1 s + m) / (R − 1) apart; chats get
-the same treatment with their own limits. m is at least 20 ms and grows with the spread of recent round
-trips (a bound on how unevenly requests arrive): on a busy machine or network the engine slows down rather
-than overflow a window, and goes back to full rate when latency is steady again.
+arrive, not when they left, and requests that left evenly may arrive bunched. For the global window at a
+configured rate R (R per second) the engine relies on what it knows rather than on a schedule: request i
+was counted before its answer came back (r_i), and request i + R is counted after it leaves, so request
+i + R leaves no earlier than r_i + 1 s (`SendWindow`, checked when the request is ready to leave, after its
+row's claim). Then no window can overflow whatever the network, the database and the loop do, and it costs
+one round trip a second: R / (1 s + round trip), about 0.99 R on a local network. Only a request whose
+answer is not back a second later is guessed, as counted within a margin m of leaving. Upstream of that,
+the dispatcher spaces sends evenly, 1/R apart, and one held back may catch up by m, so that delays that
+vary do not add up into a slower rate. A private chat (one message a second) gets the same reasoning: its
+next turn is a second after the answer to its last message, which it waits for anyway; groups and channels
+(20 a minute) are spaced (period + m) / (count − 1) apart, seconds of slack for a slow claim. m is at
+least 20 ms and grows with the spread of recent round trips (a bound on how unevenly requests arrive).
 One dispatcher takes the pacing decisions; the requests themselves run concurrently (Telegram's latency
 would otherwise cap the rate), at most one at a time per chat so that a chat's digests keep their order.
 
@@ -52,7 +58,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.clock import Clock, SystemClock
-from bot.digests.pacing import CHAT_TURNS, ROUND_TRIPS, ChatLimit, DeliveryConfig
+from bot.digests.pacing import CHAT_TURNS, ROUND_TRIPS, ChatLimit, DeliveryConfig, Send, SendWindow
 from bot.digests.sending import DigestSender, Outgoing, Refusal, SendRefused
 from storage.interfaces import DeliveryStore
 from storage.models import Delivery, Rendered
@@ -130,6 +136,7 @@ class _Item:
     errors: int = 0
     not_before: float = -math.inf  # a retry's backoff
     chat_was_free_at: float = -math.inf  # the chat's turn before this send took it (given back on 429)
+    send: Send | None = None  # its latest attempt, in the global window
 
     @property
     def chat_id(self) -> int:
@@ -169,6 +176,11 @@ class DeliveryEngine:
         self._chat_next: dict[int, float] = {}
         self._prune_at = CHAT_TURNS
         self._next_slot = -math.inf
+        self._window = SendWindow(self.config.per_second)
+        # Requests pass it one at a time, in the order they are ready to leave.
+        self._gate = asyncio.Lock()
+        self._waiting_on: Send | None = None  # the request whose answer the one at the gate waits for
+        self._answer = asyncio.Event()  # that answer came
         self._paused_until = -math.inf
         self._slots = asyncio.Semaphore(self.config.in_flight)
         self._workers: set[asyncio.Task[None]] = set()
@@ -346,7 +358,7 @@ class DeliveryEngine:
 
     def _dispatch(self, item: _Item) -> None:
         self._busy_chats.add(item.chat_id)
-        limit = self.config.private_chat if item.chat_id > 0 else self.config.group_chat
+        limit = self._limit(item.chat_id)
         item.chat_was_free_at = self._chat_next.get(item.chat_id, -math.inf)
         now = self.clock.monotonic()
         if len(self._chat_next) >= self._prune_at:
@@ -443,21 +455,36 @@ class DeliveryEngine:
         return None
 
     async def _pace(self) -> None:
-        """Wait for this send's slot in the global schedule (and for a flood pause to end)."""
-        # A send that runs late may use the slack it lost, but no more than `lateness` of it: a stall of the
-        # loop must not turn into a burst. Fixed and small, and counted into the spacing (a catch-up is as
-        # good as an early arrival for the window that receives it).
-        lateness = self.config.margin / 2
-        margin = self._margin() + lateness
+        """Wait for this send's slot in the even schedule (and for a flood pause to end). The global window
+        itself is kept where the request leaves (`_leave`)."""
         now = self.clock.monotonic()
         while not self.stopping:
-            start = max(self._next_slot, now - lateness, self._paused_until)
+            start = max(self._next_slot, self._paused_until)
             if start <= now:
                 break
             self._wake.clear()
             await self._sleep(start - now)
             now = self.clock.monotonic()
-        self._next_slot = max(self._next_slot, now - lateness) + self.config.spacing(margin)
+        # A send held back (by the window, through the requests in flight, or by a slow loop) may take back
+        # up to m of the schedule: what holds sends back varies by about m, and losing that slack each time
+        # would add up to a slower rate. No more than m, so that a stall does not come out as one burst.
+        self._next_slot = max(self._next_slot, now - self._margin()) + self.config.spacing
+
+    async def _leave(self, item: _Item) -> None:
+        """Wait for the request's turn in the global window, taken when it is ready to leave: claiming its
+        row before takes a varying while (the database), which a turn taken at dispatch would have to
+        allow for."""
+        async with self._gate:
+            while True:
+                now = self.clock.monotonic()
+                opens = self._window.opens_at(self._margin())
+                if opens <= now:
+                    break
+                self._waiting_on = self._window.oldest
+                self._answer.clear()
+                await self._sleep(opens - now, self._answer)
+            self._waiting_on = None
+            item.send = self._window.leave(now)
 
     def _margin(self) -> float:
         """How far arrivals may drift from departures now: the spread of recent round trips, within bounds."""
@@ -466,8 +493,9 @@ class DeliveryEngine:
         self.stats.widest_margin = max(self.stats.widest_margin, margin)
         return margin
 
-    async def _sleep(self, seconds: float | None) -> None:
-        """Until woken (new rows, a finished request, stop) or, when given, `seconds` have passed."""
+    async def _sleep(self, seconds: float | None, wake: asyncio.Event | None = None) -> None:
+        """Until woken (new rows, a finished request, stop; or `wake`, when given) or, when given, `seconds`
+        have passed."""
         if seconds is None:
             # Another process (a web worker's "send now", the CLI, another scheduler) may queue rows and
             # cannot wake this one: look again after a short while, in real time.
@@ -477,7 +505,7 @@ class DeliveryEngine:
                 self._poll()
             return
         sleeper = asyncio.ensure_future(self.clock.sleep(max(0.0, seconds)))
-        waker = asyncio.ensure_future(self._wake.wait())
+        waker = asyncio.ensure_future((wake or self._wake).wait())
         try:
             await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -504,6 +532,7 @@ class DeliveryEngine:
             # Only the ledger itself can fail here; the row stays as it was and the log has why.
             log.exception("delivery %s to chat %s could not be recorded", row.id, row.chat_id)
         finally:
+            self._answered(item)
             self._busy_chats.discard(row.chat_id)
             self._reschedule(row.chat_id)
             self._slots.release()
@@ -519,17 +548,43 @@ class DeliveryEngine:
             silent=row.silent,
             link_previews=row.link_previews,
         )
+        await self._leave(item)
         sent_at = self.clock.monotonic()
         try:
             message_id = await self.sender.send(message, self.config.request_timeout)
         except SendRefused as refused:
+            self._answered(item)
+            self._chat_answered(item)
             if refused.answered:
                 self._round_trips.append(self.clock.monotonic() - sent_at)
             await self._refused(item, refused, sent_at)
         else:
+            self._answered(item)
+            self._chat_answered(item)
             self._round_trips.append(self.clock.monotonic() - sent_at)
             self._note_sent(row.id, message_id)
             self._record(item, Outcome.SENT, sent_at)
+
+    def _answered(self, item: _Item) -> None:
+        """The request is over (answered, refused, failed, or given up): Telegram counted it by now if at
+        all, which is what the request `per_second` places later waits for."""
+        send = item.send
+        if send is not None and send.answered is None:
+            send.answered = self.clock.monotonic()
+            if send is self._waiting_on:
+                self._answer.set()
+
+    def _limit(self, chat_id: int) -> ChatLimit:
+        return self.config.private_chat if chat_id > 0 else self.config.group_chat
+
+    def _chat_answered(self, item: _Item) -> None:
+        """A chat that may have one message a period: its next turn is a period after this answer, the latest
+        moment Telegram counted this message. The chat waits for the answer anyway (one request at a time per
+        chat), so this needs no margin and holds however long the claim and the network took; the turn taken
+        at dispatch stands only for requests never answered."""
+        limit = self._limit(item.chat_id)
+        if limit.count == 1:
+            self._chat_next[item.chat_id] = self.clock.monotonic() + limit.period
 
     async def _refused(self, item: _Item, refused: SendRefused, sent_at: float) -> None:
         row = item.delivery

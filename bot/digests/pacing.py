@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,10 @@ class DeliveryConfig:
     max_attempts: int = 5  # for 5xx and network errors
     backoff: float = 1.0  # seconds before the first retry, doubling each time
     max_backoff: float = 60.0
-    # Sends may arrive this much later (or earlier) than scheduled: loop lag, connection reuse, the network.
-    # The least allowance; the engine raises it while round trips vary more than this.
+    # Sends may arrive this much later (or earlier) than they leave: loop lag, connection reuse, the network.
+    # The least allowance; the engine raises it while round trips vary more than this. The global window
+    # needs it only for a request not answered a second later; per-chat spacing and the catch-up of the
+    # even schedule use it as it is.
     margin: float = 0.02
     max_margin: float = 0.5
     max_in_flight: int = 0  # 0: from the rate (enough to hide Telegram's latency at that rate)
@@ -65,12 +68,15 @@ class DeliveryConfig:
             )
         return cls(rate=rate, paid=allow_paid and rate > FREE_BROADCAST_RATE)
 
-    def spacing(self, margin: float) -> float:
-        """Between any two sends, for the global limit, given the arrival-time allowance."""
-        per_second = max(1, math.floor(self.rate))
-        if per_second < 2:
-            return (1.0 + margin) / self.rate
-        return max(1.0 / self.rate, (1.0 + margin) / (per_second - 1))
+    @property
+    def spacing(self) -> float:
+        """The even gap between sends at the configured rate (the global window is kept by `SendWindow`)."""
+        return 1.0 / self.rate
+
+    @property
+    def per_second(self) -> int:
+        """Sends any one-second window may hold: the rate's whole part (at least one)."""
+        return max(1, math.floor(self.rate))
 
     @property
     def in_flight(self) -> int:
@@ -78,3 +84,46 @@ class DeliveryConfig:
             return self.max_in_flight
         # Up to a quarter of a second of sends in flight; aiohttp's pool holds 100 connections.
         return max(4, min(100, math.ceil(self.rate / 4)))
+
+
+@dataclass(slots=True)
+class Send:
+    """One request as the global window sees it: Telegram counts it at some moment after `start` (when it
+    left) and before `answered` (when its answer, or its failure, came back)."""
+
+    start: float
+    answered: float | None = None
+
+
+class SendWindow:
+    """Telegram's global limit, `count` requests in any sliding `period`, kept from what the engine knows for
+    sure rather than from a schedule: a request may leave only a period after the moment the request `count`
+    places before it was counted at the latest. Its answer bounds that moment (Telegram counted it before
+    answering), and the new one is counted after it leaves, so any `count` + 1 consecutive requests span at
+    least a period, whatever the network and the loop did meanwhile. The cost is one round trip per period,
+    not a margin. An answer not back by then (a round trip longer than the period) is the one guess left:
+    that request is taken as counted within `margin` of leaving."""
+
+    def __init__(self, count: int, period: float = 1.0) -> None:
+        self.count = max(1, count)
+        self.period = period
+        self._sends: deque[Send] = deque(maxlen=self.count)
+
+    def opens_at(self, margin: float) -> float:
+        """The earliest moment the next request may leave."""
+        if len(self._sends) < self.count:
+            return -math.inf
+        oldest = self._sends[0]
+        if oldest.answered is not None:
+            return oldest.answered + self.period
+        return oldest.start + margin + self.period
+
+    @property
+    def oldest(self) -> Send | None:
+        """The request the next one waits for, once the window is full."""
+        return self._sends[0] if len(self._sends) == self.count else None
+
+    def leave(self, now: float) -> Send:
+        send = Send(now)
+        self._sends.append(send)
+        return send
