@@ -742,6 +742,11 @@ def _insert_together(conn: sqlite3.Connection, docs: Sequence[NewDocument]) -> l
     return ids
 
 
+# A candidate's story, original, date and language from the index that holds just them: SQLite would look an id
+# up in the table itself, and reach these columns only past the text (overflow pages, for most texts).
+_META = "INDEXED BY documents_meta"
+
+
 def _near_candidates(conn: sqlite3.Connection, bands: Sequence[int], limit: int) -> list[NearCandidate]:
     if not bands:
         return []
@@ -751,7 +756,7 @@ def _near_candidates(conn: sqlite3.Connection, bands: Sequence[int], limit: int)
         "SELECT f.doc_id, f.minhash, coalesce(o.id, d.id), coalesce(o.story_id, d.story_id) FROM ("
         f"SELECT doc_id, count(*) AS shared FROM doc_bands WHERE {clause} "
         "GROUP BY doc_id ORDER BY shared DESC LIMIT ?) AS c JOIN doc_features f ON f.doc_id = c.doc_id "
-        "JOIN documents d ON d.id = c.doc_id LEFT JOIN documents o ON o.id = d.duplicate_of "
+        f"JOIN documents d {_META} ON d.id = c.doc_id LEFT JOIN documents o {_META} ON o.id = d.duplicate_of "
         "ORDER BY c.shared DESC",
         (*params, limit),
     ).fetchall()
@@ -779,7 +784,7 @@ def _story_candidates_sql(
     sql = (
         f"SELECT d.id, d.story_id, d.published, d.lang, {fingerprint}, m.shared "
         f"FROM (SELECT doc_id, count(*) AS shared FROM ({union}) GROUP BY doc_id HAVING count(*) >= ? "
-        "ORDER BY count(*) DESC, doc_id DESC LIMIT ?) AS m JOIN documents d ON d.id = m.doc_id "
+        f"ORDER BY count(*) DESC, doc_id DESC LIMIT ?) AS m JOIN documents d {_META} ON d.id = m.doc_id "
         f"{features}ORDER BY m.shared DESC, m.doc_id DESC"
     )
     return sql, [*params, min_shared, limit]

@@ -358,4 +358,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE documents ADD COLUMN author TEXT;
     """,
+    # 14: what story and near-duplicate lookups read of a candidate, in an index of its own: in the table these
+    # columns come after the text, which for most texts goes on in overflow pages that SQLite walks to reach
+    # them (at 100k texts, -25 % on a story lookup, -32 % on a near-duplicate one; see documents.py).
+    """
+    CREATE INDEX documents_meta ON documents(id, story_id, duplicate_of, published, lang);
+    """,
 ]

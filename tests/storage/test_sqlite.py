@@ -209,3 +209,56 @@ async def test_writes_cost_one_round_trip(tmp_path: Path, hops: list[str]) -> No
             await backend.documents.add(new_document(2))
             await backend.audit.record(1, "add", 2)
         assert len(hops) == 4, "BEGIN, the document, the audit entry, COMMIT"
+
+
+async def test_candidate_lookups_read_a_candidates_metadata_from_its_own_index(tmp_path: Path) -> None:
+    # Story and near-duplicate candidates need a stored text's story, original, date and language. In the
+    # table those come after the text, which for most texts continues in overflow pages: the lookups take
+    # them from `documents_meta` instead. Long texts here, so that the table's way would walk overflow.
+    from dataclasses import replace
+    from datetime import date
+
+    from storage.documents import DocumentRepository, _near_candidates, _story_candidates
+
+    async with Database(tmp_path / "meta.db") as db:
+        repo = DocumentRepository(db)
+        docs = [
+            replace(
+                new_document(i, story_keys=("алатау", "совет", f"k{i % 3}"), bands=(1, 2, i % 2)),
+                text="Длинный текст. " * 600,
+            )
+            for i in range(6)
+        ]
+        docs[4] = replace(docs[4], duplicate_of=None, copy_of=1)
+        ids = await repo.add_many(docs)
+
+        def lookups(conn: sqlite3.Connection) -> tuple[list[str], list[object], list[object]]:
+            statements: list[str] = []
+            conn.set_trace_callback(statements.append)
+            try:
+                near = _near_candidates(conn, (1, 2, 0), 50)
+                window = (date(2026, 1, 1), date(2026, 1, 20))
+                story = _story_candidates(conn, ("алатау", "совет", "k1"), *window, 10, 25, 2, False)
+            finally:
+                conn.set_trace_callback(None)
+            plans = [
+                " | ".join(str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+                for sql in statements
+                if sql.startswith("SELECT")
+            ]
+            return plans, list(near), list(story)
+
+        plans, near, story = await db.atomic(lookups)
+        assert len(plans) == 2
+        assert plans[0].count("COVERING INDEX documents_meta") == 2, plans[0]  # the text and its original
+        assert plans[1].count("COVERING INDEX documents_meta") == 1, plans[1]
+        assert not any(f"SEARCH {t} USING INTEGER PRIMARY KEY" in p for p in plans for t in "do"), plans
+        assert {c.doc_id for c in near} == set(ids[:6]) - {None}
+        copy = next(c for c in near if c.doc_id == ids[4])
+        assert (copy.original_id, copy.original_story_id) == (ids[1], ids[1])
+        # All share two keys and texts 1 and 4 a third («k1»): more shared keys first, then the newest.
+        stored = [i for i in ids if i is not None]
+        order = sorted(stored, key=lambda i: (-(3 if stored.index(i) % 3 == 1 else 2), -i))
+        assert [(r.doc_id, r.shared, r.published, r.lang) for r in story] == [
+            (i, 3 if stored.index(i) % 3 == 1 else 2, date(2026, 1, 10), "ru") for i in order
+        ]
