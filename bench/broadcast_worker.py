@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.app.session import RedactingSession
 from bot.digests.delivery import DeliveryConfig, DeliveryEngine
 from bot.digests.telegram import TelegramSender
 from storage.db import Database
@@ -23,7 +23,8 @@ from storage.deliveries import DeliveryRepository
 async def deliver(db_path: Path, api: str, token: str, rate: float, paid: bool) -> dict[str, float]:
     db = Database(db_path)
     await db.connect()
-    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
+    # The bot's own session, as `python -m bot` makes it (JSON bodies, token redaction, 429 retries).
+    bot = Bot(token, session=RedactingSession(api=TelegramAPIServer.from_base(api)))
     try:
         engine = DeliveryEngine(
             DeliveryRepository(db), TelegramSender(bot), DeliveryConfig(rate=rate, paid=paid)
