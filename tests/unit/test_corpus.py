@@ -190,6 +190,17 @@ async def test_bulk_ingest_with_a_worker_process(corpus: Corpus) -> None:
     assert found.published == date(2025, 9, 15)
 
 
+async def _one_by_one(path: Path, morph: Morphology, inputs: list[TextInput]) -> list[IngestResult]:
+    """The texts ingested one at a time, each in its own transaction, into a fresh SQLite corpus."""
+    async with Database(path) as db:
+        one = Corpus(db, morph, min_chars=20)
+        return [await one.ingest(i) for i in inputs]
+
+
+def _grouping(results: list[IngestResult]) -> list[tuple[Status, int | None, int | None, int | None]]:
+    return [(r.status, r.id, r.story_id, r.duplicate_of) for r in results]
+
+
 @pytest.mark.skipif(on_postgres(), reason="the one-by-one corpus is on SQLite")
 @pytest.mark.parametrize(
     ("limit", "per_key", "margin", "shuffled"),
@@ -236,21 +247,11 @@ async def test_a_batch_groups_texts_as_one_by_one(
         random.Random(3).shuffle(inputs)
     # Three batches: the later ones meet stored texts and their own earlier ones together.
     monkeypatch.setattr(ingest, "BATCH_SIZE", len(inputs) // 3 + 1)
-    one_db = Database(tmp_path / "one.db")
-    await one_db.connect()
-    try:
-        one = Corpus(one_db, morph, min_chars=20)
-        single = [await one.ingest(i) for i in inputs]
-    finally:
-        await one_db.close()
+    single = await _one_by_one(tmp_path / "one.db", morph, inputs)
     # A small cache of parsed fingerprints: most candidates' are read from storage again.
     corpus.fingerprints = batch.Fingerprints(2)
     batched = [r async for r in corpus.ingest_many(inputs)]
-
-    def grouping(results: list[IngestResult]) -> list[tuple[Status, int | None, int | None, int | None]]:
-        return [(r.status, r.id, r.story_id, r.duplicate_of) for r in results]
-
-    assert grouping(batched) == grouping(single)
+    assert _grouping(batched) == _grouping(single)
     assert "rolled back" not in caplog.text, (
         "the batches were stored as batches, not one by one after a failure"
     )
@@ -274,19 +275,9 @@ async def test_batches_with_repeats_group_texts_as_one_by_one(
         # the first of two batches back, the first of the batch before, and one of its own batch
         repeated[at + 1 : at + 1] = [inputs[at - 2 * size], inputs[at - size], inputs[at]]
     monkeypatch.setattr(ingest, "BATCH_SIZE", size)
-    one_db = Database(tmp_path / "one.db")
-    await one_db.connect()
-    try:
-        one = Corpus(one_db, morph, min_chars=20)
-        single = [await one.ingest(i) for i in repeated]
-    finally:
-        await one_db.close()
+    single = await _one_by_one(tmp_path / "one.db", morph, repeated)
     batched = [r async for r in corpus.ingest_many(repeated)]
-
-    def grouping(results: list[IngestResult]) -> list[tuple[Status, int | None, int | None, int | None]]:
-        return [(r.status, r.id, r.story_id, r.duplicate_of) for r in results]
-
-    assert grouping(batched) == grouping(single)
+    assert _grouping(batched) == _grouping(single)
     assert sum(r.status is Status.DUPLICATE for r in batched) >= 3
     stats = await corpus.stats()
     fresh = Corpus(corpus.db, morph, min_chars=20, repo=corpus.repo)
